@@ -1,0 +1,99 @@
+# mydocker — a daemonless container engine in C.
+# make deps | make | make test | make asan | make bench | make format | make lint | make fuzz
+
+CC      ?= gcc
+PKGS    := libarchive libcrypto jansson libcap libseccomp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION := 0.1.0
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wvla -Wno-format-truncation -Werror
+CFLAGS  ?= -O2 -g
+HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -I. -MMD -MP $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+             -DMYDOCKER_VERSION='"$(VERSION)"'
+LDFLAGS ?=
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+
+SRC_LIB := $(sort $(wildcard base/*.c image/*.c storage/*.c storage/drivers/*.c \
+             runtime/*.c runtime/*/*.c cmd/*.c))
+SRC_LIB := $(filter-out cmd/main.c,$(SRC_LIB))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+# Normal build in build/, sanitizer build in build-asan/.
+B       ?= build
+OBJ_LIB  = $(SRC_LIB:%.c=$(B)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps test unit integration asan bench format format-check lint fuzz clean install
+
+all: mydocker
+
+mydocker: $(B)/mydocker
+	cp $< $@
+
+$(B)/mydocker: $(OBJ_LIB) $(B)/cmd/main.o
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(OBJ_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(ALL_LDFLAGS) -o $@ $< $(OBJ_LIB) $(PKG_LIBS) -lcmocka
+
+unit-bins: $(UNIT_BIN) $(B)/mydocker
+
+# Every build, runtime and test package; idempotent.
+DEPS := build-essential pkg-config libarchive-dev libssl-dev libjansson-dev libcap-dev \
+        libseccomp-dev libcmocka-dev bats busybox-static tmux util-linux iproute2 \
+        zstd xz-utils bzip2 gzip umoci skopeo clang-format cppcheck attr psmisc
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	  grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "all dependencies present"; fi
+
+# The default busybox image, built from Debian's busybox-static.
+testdata/busybox.tar: testdata/mkbusybox.sh
+	sh testdata/mkbusybox.sh $@
+
+test: all testdata/busybox.tar
+	$(MAKE) B=$(B) unit-bins
+	MYDOCKER=$(CURDIR)/$(B)/mydocker UNIT_DIR=$(CURDIR)/$(B)/tests tests/run.sh
+
+# ASan + UBSan build; `make asan test` style: make asan then run tests with it.
+asan:
+	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  HARDEN="" LDFLAGS="-fsanitize=address,undefined" build-asan/mydocker unit-bins
+
+test-asan: asan testdata/busybox.tar
+	MYDOCKER=$(CURDIR)/build-asan/mydocker UNIT_DIR=$(CURDIR)/build-asan/tests \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 tests/run.sh
+
+bench: all testdata/busybox.tar
+	MYDOCKER=$(CURDIR)/$(B)/mydocker bench/run.sh
+
+CSRC = $(shell find base cmd image storage runtime tests -name '*.[ch]')
+format:
+	clang-format -i $(CSRC)
+format-check:
+	clang-format --dry-run --Werror $(CSRC)
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -I. -D_GNU_SOURCE base cmd image storage runtime
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|system|popen)\s*\(' \
+	  $$(find base cmd image storage runtime -name '*.c') || \
+	  { echo "banned function used (see base/banned.h)"; exit 1; }
+
+install: all
+	install -m 0755 mydocker /usr/local/bin/mydocker
+
+clean:
+	rm -rf build build-asan build-fuzz mydocker testdata/busybox.tar
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,84 @@
+/* cmd: the command-line front end. Only cmd/ prints user-facing errors and
+ * chooses exit codes; the modules below return struct err. */
+#ifndef MYDOCKER_CMD_H
+#define MYDOCKER_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "storage/storage.h"
+
+#define EXIT_USAGE 125
+
+struct cmd_ctx {
+	const char *root;   /* --root / MYDOCKER_ROOT / /var/lib/mydocker */
+	const char *driver; /* --storage-driver or NULL */
+	struct store store;
+	bool store_open;
+	const char *name; /* the command's name, for messages */
+};
+
+struct cmd_def {
+	const char *name;
+	int (*fn)(struct cmd_ctx *ctx, int argc, char **argv);
+	const char *summary;
+	const char *usage; /* full --help text */
+	bool seal;         /* re-exec from a sealed memfd first (enters containers) */
+};
+
+/* Open ctx->store once (creating the store on first use). */
+int cmd_store(struct cmd_ctx *ctx, struct err *err) WUR;
+
+/* Print "mydocker: <msg>" (one line) and return 125. */
+int cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print err's message and return 125. */
+int cmd_fail_err(const struct err *err);
+
+/* getopt_long wrapper with Docker-like messages: returns the option, -1 at
+ * the end, or prints one line and returns '?' (caller returns 125). Pass
+ * shortopts WITHOUT the leading '+'/':'; stop_at_arg=true stops at the first
+ * positional (run/exec). --help is handled by the caller via 'h'. */
+int cmd_getopt(struct cmd_ctx *ctx, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, bool stop_at_arg);
+/* Print the usage of ctx->name and return 0. */
+int cmd_help(struct cmd_ctx *ctx);
+/* Check positional count: at least min, at most max (-1 = any). Prints and
+ * returns 125 on mismatch, 0 when fine. */
+int cmd_nargs(struct cmd_ctx *ctx, int n, int min, int max);
+
+/* Resolve an image argument: a name (normalized), a full or short id. */
+int cmd_resolve_image(struct cmd_ctx *ctx, const char *arg, char id[DIGEST_BUF],
+		      struct err *err) WUR;
+
+/* Parse "64m", "1g", "1024" (bytes); -1 on error. */
+long long cmd_parse_size(const char *s);
+
+/* Command handlers (one file per family). */
+int cmd_import(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_load(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_images(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_rmi(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_inspect(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_image(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_run(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_volume(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_info(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_container(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
+
+const struct cmd_def *cmd_lookup(const char *name);
+
+struct storage_container;
+/* state.json of a container, with a dead runner's "running" corrected. */
+json_t *cmd_container_state(struct cmd_ctx *ctx, const struct storage_container *c);
+/* docker inspect's object for a container; NULL with err set. */
+json_t *cmd_container_inspect(struct cmd_ctx *ctx, const struct storage_container *c,
+			      struct err *err);
+
+#endif
