@@ -2,7 +2,7 @@
 # make deps | make | make test | make asan | make bench | make format | make lint | make fuzz
 
 CC      ?= gcc
-PKGS    := libarchive libcrypto jansson libcap libseccomp
+PKGS    := libarchive libcrypto jansson libcap libseccomp libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := 0.1.0
@@ -18,7 +18,7 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
 SRC_LIB := $(sort $(wildcard base/*.c image/*.c storage/*.c storage/drivers/*.c \
              runtime/*.c runtime/*/*.c cmd/*.c))
-SRC_LIB := $(filter-out cmd/main.c,$(SRC_LIB))
+SRC_LIB := $(filter-out cmd/entry.c,$(SRC_LIB))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 # Normal build in build/, sanitizer build in build-asan/.
@@ -33,7 +33,7 @@ all: mydocker
 mydocker: $(B)/mydocker
 	cp $< $@
 
-$(B)/mydocker: $(OBJ_LIB) $(B)/cmd/main.o
+$(B)/mydocker: $(OBJ_LIB) $(B)/cmd/entry.o
 	$(CC) $(ALL_CFLAGS) $(HARDEN) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/%.o: %.c
@@ -48,8 +48,8 @@ unit-bins: $(UNIT_BIN) $(B)/mydocker
 
 # Every build, runtime and test package; idempotent.
 DEPS := build-essential pkg-config libarchive-dev libssl-dev libjansson-dev libcap-dev \
-        libseccomp-dev libcmocka-dev bats busybox-static tmux util-linux iproute2 \
-        zstd xz-utils bzip2 gzip umoci skopeo clang-format cppcheck attr psmisc
+        libseccomp-dev libcurl4-openssl-dev libcmocka-dev bats busybox-static tmux util-linux iproute2 \
+        zstd xz-utils bzip2 gzip umoci skopeo clang-format cppcheck attr psmisc shellcheck
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q 'install ok installed' || echo $$p; done); \
@@ -75,10 +75,14 @@ test-asan: asan testdata/busybox.tar
 	MYDOCKER=$(CURDIR)/build-asan/mydocker UNIT_DIR=$(CURDIR)/build-asan/tests \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 tests/run.sh
 
+# Import throughput and run latency beside tar, runc, crun, podman (see
+# docs/benchmarks.md). BENCH_ONLY=import|run_latency, N=, RUNS=, BENCH_DIR=.
 bench: all testdata/busybox.tar
-	MYDOCKER=$(CURDIR)/$(B)/mydocker bench/run.sh
+	MYDOCKER=$(CURDIR)/$(B)/mydocker bash bench/run.sh
 
 CSRC = $(shell find base cmd image storage runtime tests -name '*.[ch]')
+SH_SCRIPTS = $(wildcard .ci/run tests/run.sh tests/integration/helpers.bash \
+               testdata/mkbusybox.sh bench/*.sh)
 format:
 	clang-format -i $(CSRC)
 format-check:
@@ -89,6 +93,9 @@ lint:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|system|popen)\s*\(' \
 	  $$(find base cmd image storage runtime -name '*.c') || \
 	  { echo "banned function used (see base/banned.h)"; exit 1; }
+	@for f in $(SH_SCRIPTS); do bash -n $$f || exit 1; done
+	@if command -v shellcheck >/dev/null; then shellcheck -S warning -x $(SH_SCRIPTS); \
+	  else echo "shellcheck not installed: shell scripts only syntax-checked"; fi
 
 install: all
 	install -m 0755 mydocker /usr/local/bin/mydocker

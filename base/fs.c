@@ -153,8 +153,8 @@ int fs_rm_rf_at(int dirfd, const char *name, struct err *err)
 	if (!S_ISDIR(st.st_mode))
 		return err_sys(err, EPERM, "remove %s", name);
 	/* A read-only directory (e.g. 0555 in an image) cannot lose entries. */
-	if ((st.st_mode & 0700) != 0700)
-		fchmodat(dirfd, name, st.st_mode | 0700, 0);
+	if ((st.st_mode & 0700) != 0700 && fchmodat(dirfd, name, st.st_mode | 0700, 0) < 0)
+		return err_sys(err, errno, "chmod %s", name);
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, errno, "open %s", name);
@@ -264,7 +264,7 @@ int fs_join(char *buf, size_t len, const char *a, const char *b)
 	return 0;
 }
 
-long long fs_du_at(int dirfd, const char *name)
+long long fs_du_at(int parent_fd, const char *name)
 {
 	struct stat st;
 	long long total = 0;
@@ -272,11 +272,11 @@ long long fs_du_at(int dirfd, const char *name)
 	DIR *d;
 	struct dirent *de;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if (!S_ISDIR(st.st_mode))
 		return S_ISREG(st.st_mode) ? (long long)st.st_size : 0;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	d = fdopendir(fd);

@@ -33,6 +33,6 @@ int fs_split_path(const char *path, char *parent, size_t plen, char *base, size_
 /* Join into buf; returns -1 (ENAMETOOLONG) when it does not fit. */
 int fs_join(char *buf, size_t len, const char *a, const char *b);
 /* Directory size in bytes (st_blocks based is avoided: apparent sizes). */
-long long fs_du_at(int dirfd, const char *name);
+long long fs_du_at(int parent_fd, const char *name);
 
 #endif

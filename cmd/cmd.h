@@ -71,8 +71,19 @@ int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_container(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_save(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pull(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_push(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_login(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_logout(struct cmd_ctx *ctx, int argc, char **argv);
 
 const struct cmd_def *cmd_lookup(const char *name);
+/* The whole CLI: global flags, then the command. Returns the exit code. */
+int cmd_main(int argc, char **argv);
 
 struct storage_container;
 /* state.json of a container, with a dead runner's "running" corrected. */

@@ -191,7 +191,8 @@ int images_list(struct cmd_ctx *ctx, const struct images_opts *o, struct err *er
 		}
 		nrows += image_rows(&ctx->store, refs, ids[i], rows + nrows, cap - nrows);
 	}
-	qsort(rows, nrows, sizeof(*rows), row_cmp);
+	if (nrows)
+		qsort(rows, nrows, sizeof(*rows), row_cmp);
 	if (!o->quiet && !o->format) {
 		if (o->digests)
 			printf("%-30s %-10s %-71s %-14s %-16s %s\n", "REPOSITORY", "TAG", "DIGEST",

@@ -1,4 +1,5 @@
-/* main: global flags, the command table, dispatch. */
+/* main: global flags, the command table, dispatch (main() itself is in
+ * cmd/entry.c so unit tests can link everything else). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,58 @@ static const struct cmd_def commands[] = {
 	  "Usage:  mydocker container COMMAND\n\n"
 	  "Commands:\n"
 	  "  inspect, ls, rm, run\n", false },
+	{ "pull", cmd_pull, "Download an image from a registry",
+	  "Usage:  mydocker pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
+	  "Options:\n"
+	  "      --insecure-registry host[:port]  Allow plain HTTP to this registry (repeatable;\n"
+	  "                                       127.0.0.0/8 and localhost always are)\n"
+	  "      --platform string                Pull this platform (os/arch[/variant])\n"
+	  "  -q, --quiet                          Suppress verbose output\n\n"
+	  "Credentials from 'mydocker login' ($MYDOCKER_CONFIG or ~/.config/mydocker/auth.json).\n", false },
+	{ "push", cmd_push, "Upload an image to a registry",
+	  "Usage:  mydocker push [OPTIONS] NAME[:TAG]\n\n"
+	  "Options:\n"
+	  "      --format string                  Manifest format: docker (schema 2, default) or oci\n"
+	  "      --insecure-registry host[:port]  Allow plain HTTP to this registry (repeatable)\n"
+	  "  -q, --quiet                          Suppress verbose output\n", false },
+	{ "login", cmd_login, "Log in to a registry",
+	  "Usage:  mydocker login [OPTIONS] [SERVER]\n\n"
+	  "Options:\n"
+	  "  -p, --password string                Password\n"
+	  "      --password-stdin                 Take the password from stdin\n"
+	  "  -u, --username string                Username\n"
+	  "      --insecure-registry host[:port]  Allow plain HTTP to this registry (repeatable)\n\n"
+	  "Stores credentials (mode 0600) in $MYDOCKER_CONFIG or ~/.config/mydocker/auth.json.\n", false },
+	{ "logout", cmd_logout, "Log out from a registry",
+	  "Usage:  mydocker logout [SERVER]\n", false },
+	{ "commit", cmd_commit, "Create a new image from a container's changes",
+	  "Usage:  mydocker commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
+	  "Options:\n"
+	  "  -a, --author string    Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")\n"
+	  "  -c, --change list      Apply Dockerfile instruction to the created image\n"
+	  "  -m, --message string   Commit message\n"
+	  "  -o, --output string    Also write the new image as a docker-archive tar\n"
+	  "  -p, --pause            Pause container during commit (default true; a no-op\n"
+	  "                         for an exited container; running ones cannot be\n"
+	  "                         paused until the freezer lands: use --pause=false)\n", false },
+	{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)",
+	  "Usage:  mydocker save [OPTIONS] IMAGE [IMAGE...]\n\n"
+	  "Options:\n"
+	  "      --compress string   Layer compression: gzip, zstd or none (default gzip)\n"
+	  "      --format string     docker-archive or oci-archive (default docker-archive)\n"
+	  "  -o, --output string     Write to a file, instead of STDOUT\n", false },
+	{ "export", cmd_export, "Export a container's filesystem as a tar archive",
+	  "Usage:  mydocker export [OPTIONS] CONTAINER\n\n"
+	  "Options:\n"
+	  "  -o, --output string   Write to a file, instead of STDOUT\n", false },
+	{ "history", cmd_history, "Show the history of an image",
+	  "Usage:  mydocker history [OPTIONS] IMAGE\n\n"
+	  "Options:\n"
+	  "  -H, --human           Print sizes and dates in human readable format (default true)\n"
+	  "      --no-trunc        Don't truncate output\n"
+	  "  -q, --quiet           Only show image IDs\n", false },
+	{ "diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem",
+	  "Usage:  mydocker diff CONTAINER\n", false },
 	{ "info", cmd_info, "Display system-wide information", "Usage:  mydocker info\n", false },
 	{ "version", cmd_version, "Show the mydocker version information",
 	  "Usage:  mydocker version\n", false },
@@ -143,11 +196,11 @@ static int parse_globals(struct cmd_ctx *ctx, int argc, char **argv, int *idx)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int cmd_main(int argc, char **argv)
 {
 	struct cmd_ctx ctx = { 0 };
 	const struct cmd_def *def;
-	int idx, rc;
+	int idx = 1, rc;
 	const char *env_root = getenv("MYDOCKER_ROOT");
 
 	ctx.root = env_root && *env_root ? env_root : "/var/lib/mydocker";

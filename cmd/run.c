@@ -373,8 +373,14 @@ static int prepare(struct cmd_ctx *ctx, struct run *r, struct err *err)
 	if (rc < 0)
 		return -1;
 	r->created = true;
-	if (storage_container_mount(&ctx->store, &r->c, (char *const *)r->chains,
-				    r->img.n_diff_ids, err) < 0)
+	char **chain_ptrs = calloc(r->img.n_diff_ids + 1, sizeof(char *));
+	if (!chain_ptrs)
+		return err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->img.n_diff_ids; i++)
+		chain_ptrs[i] = r->chains[i];
+	rc = storage_container_mount(&ctx->store, &r->c, chain_ptrs, r->img.n_diff_ids, err);
+	free(chain_ptrs);
+	if (rc < 0)
 		return -1;
 	r->mounted = true;
 	return run_mounts_copy_up(ctx, &r->mounts, r->c.merged, err) < 0 ||

@@ -101,4 +101,102 @@ void image_config_release(struct image_config *c);
 /* Chain ids for diff_ids (out: n entries of DIGEST_BUF). */
 int image_chain_ids(char *const *diff_ids, size_t n, char (*out)[DIGEST_BUF]) WUR;
 
+/* ---- layer -> tar (image/tar_writer.c) --------------------------------- */
+
+/* Push-style output: write all len bytes or return -1 with errno. */
+typedef int (*image_write_fn)(void *ctx, const void *buf, size_t len);
+
+struct image_tar_result {
+	char diff_id[DIGEST_BUF];     /* sha256 of the uncompressed tar */
+	char blob_digest[DIGEST_BUF]; /* sha256 of the bytes written */
+	long long blob_size;
+	long long size; /* uncompressed tar bytes */
+};
+
+/* Write the directory src_dirfd (a layer's diff dir or a container's upper
+ * dir) as a reproducible layer tar: entries sorted by name, PAX format,
+ * fixed uid/gid/mode/mtime from the files, no atime/ctime, hard links as
+ * links. Whiteouts in form wf become OCI ".wh." entries (overlay 0:0 char
+ * devices -> ".wh.NAME"; trusted.overlay.opaque=y -> ".wh..wh..opq").
+ * compression: "none", "gzip" or "zstd". Hashes while writing. */
+int image_layer_write_tar(int src_dirfd, enum whiteout_form wf, const char *compression,
+			  image_write_fn wr, void *wctx, struct image_tar_result *res,
+			  struct err *err) WUR;
+
+/* ---- registries (image/registry*.c, image/pull.c, image/push.c) -------- */
+
+/* Per-layer progress of a pull or push, for a terminal display. */
+struct image_layer_progress {
+	char id[13];        /* first 12 hex of the blob digest */
+	const char *status; /* "Waiting", "Downloading", "Pull complete", "Already exists", ... */
+	long long cur, total; /* bytes; total 0 = unknown */
+};
+/* Called every ~100 ms while transfers run, and once more with done set. */
+typedef void (*image_progress_fn)(void *ctx, const struct image_layer_progress *rows, size_t n,
+				  bool done);
+
+struct image_registry_opts {
+	const char *const *insecure; /* host[:port] allowed over plain HTTP, NULL-terminated */
+	const char *auth_file;       /* NULL = $MYDOCKER_CONFIG or ~/.config/mydocker/auth.json */
+	const char *platform;        /* "os/arch[/variant]", NULL = linux/<host arch> */
+	bool oci;                    /* push: OCI manifest instead of Docker schema 2 */
+	image_print_fn print;        /* status lines ("latest: Pulling from ...") */
+	void *print_ctx;
+	image_progress_fn progress; /* NULL: per-layer result lines go to print */
+	void *progress_ctx;
+};
+
+/* docker pull: resolve ref (tag or digest) through an index to the
+ * platform's manifest, download the missing layers in parallel, each
+ * verified against its digest while it is unpacked, and commit config,
+ * layers and the ref in one step: a failed or interrupted pull leaves the
+ * store as it was. */
+int image_pull(struct store *s, const char *ref, const struct image_registry_opts *o,
+	       char image_id[DIGEST_BUF], struct err *err) WUR;
+/* docker push of the local image named ref: layers (gzip) and config the
+ * registry lacks are uploaded, then the manifest under ref's tag. digest:
+ * the manifest's digest; size its length. */
+int image_push(struct store *s, const char *ref, const struct image_registry_opts *o,
+	       char digest[DIGEST_BUF], long long *size, struct err *err) WUR;
+/* Check user/pass against the registry at host, then store them (0600). */
+int image_registry_login(const char *host, const char *user, const char *pass,
+			 const struct image_registry_opts *o, struct err *err) WUR;
+/* 1 when credentials for host were removed, 0 when there were none. */
+int image_registry_logout(const char *host, const char *auth_file, struct err *err) WUR;
+
+/* ---- commit and save (image/save.c) ------------------------------------ */
+
+struct image_commit_opts {
+	const char *parent_id;      /* the container's image */
+	const char *created_by;     /* the container's command (history) */
+	const char *author;         /* NULL = none */
+	const char *message;        /* history comment, NULL = none */
+	const char *const *changes; /* like import's, NULL-terminated or NULL */
+	const char *tag;            /* normalized ref or NULL */
+	const char *const *skip;    /* paths ("etc/hosts") left out, NULL-terminated or NULL */
+};
+/* A container's upper dir (the store's whiteout form) -> one new layer on
+ * the parent image: written once as a tar to staging while hashed, then
+ * unpacked from it into the driver's form (skipped when the chain id is
+ * already stored: same content, same layer). The config is the parent's
+ * with the diff_id appended, a history entry and the changes applied. */
+int image_commit(struct store *s, int upper_dirfd, const struct image_commit_opts *o,
+		 char image_id[DIGEST_BUF], struct err *err) WUR;
+
+enum image_archive_format { IMAGE_ARCHIVE_DOCKER, IMAGE_ARCHIVE_OCI };
+
+struct image_save_opts {
+	enum image_archive_format format;
+	const char *compression; /* "gzip" (NULL), "zstd" or "none" */
+	image_print_fn warn;     /* warnings for the user, may be NULL */
+	void *warn_ctx;
+};
+/* Write n images as one archive to out_fd: ids[i] with names[i] (a
+ * normalized ref, or NULL when saved by id); an id may repeat with other
+ * names. docker-archive is what docker 25 writes (manifest.json,
+ * repositories, blobs/sha256/, index.json, oci-layout); oci-archive is an
+ * OCI image layout. Layers shared by several images are written once. */
+int image_save(struct store *s, const char *const *ids, const char *const *names, size_t n,
+	       const struct image_save_opts *o, int out_fd, struct err *err) WUR;
+
 #endif

@@ -79,9 +79,10 @@ int storage_layer_diff_path(struct store *s, const char *chain_id, char *buf, si
  * unpacked layer content itself (it becomes layers/<chain>/diff). Under the
  * store lock: records the plan in st (txn.json), renames the layers that do
  * not exist yet into layers/, stores the config blob, writes the image
- * record and the refs, then drops the plan. exists[i] (may be NULL) is set
- * for layers that were already present. A crash half-way is undone by
- * storage_open's cleanup. */
+ * record and the refs, then drops the plan. *exists tells whether the image
+ * was already stored (then only the tags change). Layers already present
+ * are not installed twice. A crash half-way is undone by storage_open's
+ * cleanup. */
 struct storage_commit {
 	const struct storage_layer *layers; /* n entries, base first */
 	const char *const *staged;          /* n subdir names in st, NULL entry = already present */

@@ -1,0 +1,54 @@
+/* image_internal: helpers shared inside image/ and by its unit tests; not
+ * part of the module's API (that is image/image.h). */
+#ifndef MYDOCKER_IMAGE_INTERNAL_H
+#define MYDOCKER_IMAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "storage/storage.h"
+
+/* ---- whiteouts (image/whiteout.c): pure, no I/O ---------------------- */
+
+/* What an entry's base name says about deletions (OCI image spec, "Whiteouts"). */
+enum whiteout_kind {
+	WHITEOUT_KIND_NONE,   /* an ordinary name */
+	WHITEOUT_KIND_OPAQUE, /* ".wh..wh..opq": hide everything below the dir */
+	WHITEOUT_KIND_FILE,   /* ".wh.NAME": hide NAME */
+	WHITEOUT_KIND_META,   /* other ".wh..wh.*": aufs internals, ignored */
+	WHITEOUT_KIND_BAD,    /* ".wh." with NAME "", "." or "..": hostile */
+};
+
+/* What the unpacker does with such an entry for a given layer form. */
+enum whiteout_action {
+	WHITEOUT_ACT_ENTRY,      /* write it as the tar says */
+	WHITEOUT_ACT_OPAQUE,     /* trusted.overlay.opaque=y on the parent dir */
+	WHITEOUT_ACT_CHARDEV,    /* 0:0 char device NAME, owned 0:0, mode 0 */
+	WHITEOUT_ACT_EMPTY_FILE, /* keep the marker as an empty regular file */
+	WHITEOUT_ACT_SKIP,
+	WHITEOUT_ACT_REJECT,
+};
+
+#define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_META_PREFIX ".wh..wh."
+#define WHITEOUT_OPAQUE ".wh..wh..opq"
+
+/* Classify a base name (no '/'); for WHITEOUT_KIND_FILE, *target (if not
+ * NULL) points at NAME inside base. */
+enum whiteout_kind image_whiteout_classify(const char *base, const char **target);
+enum whiteout_action image_whiteout_action(enum whiteout_kind kind, enum whiteout_form wf);
+/* True for xattrs a layer tar must not carry: they are overlayfs' own
+ * state (opaque, redirect, metacopy...), and an image that could set them
+ * could forge whiteouts or redirect lookups to other layers. */
+bool image_xattr_forbidden(const char *name);
+
+/* ---- entry names (image/unpack.c) ------------------------------------ */
+
+/* Turn a tar entry name into a clean relative path ("./a//b/" -> "a/b").
+ * Absolute names and ".." components fail with errno EXDEV (they would
+ * escape the layer), an empty name with EINVAL, a too long one with
+ * ENAMETOOLONG. "." and empty components are dropped, so "./" and "."
+ * become "" (the layer root itself). */
+int image_entry_name_clean(const char *name, char *out, size_t len);
+
+#endif

@@ -1,0 +1,90 @@
+/* exec: find the container's command in its PATH, inside the new root. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runtime/internal.h"
+#include "base/banned.h"
+
+/* Docker's default PATH for a container without one. */
+#define RT_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *env_get(char *const *env, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; env && env[i]; i++) {
+		if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
+			return env[i] + n + 1;
+	}
+	return NULL;
+}
+
+/* 0 if path is an executable regular file, else -1 with errno:
+ * ENOENT/ENOTDIR (not there), EISDIR, EACCES (no execute bit). */
+static int probe(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		errno = EACCES;
+		return -1;
+	}
+	return 0;
+}
+
+static int copy_out(const char *path, char *out, size_t len, struct err *err)
+{
+	if (snprintf(out, len, "%s", path) >= (int)len)
+		return err_set(err, ENAMETOOLONG, "exec: \"%s\": path too long", path);
+	return 0;
+}
+
+/* A name with a slash is used as is (execvp(3) semantics). */
+static int check_path(const char *argv0, char *out, size_t len, struct err *err)
+{
+	if (probe(argv0) == 0)
+		return copy_out(argv0, out, len, err);
+	if (errno == EISDIR)
+		return err_set(err, EACCES, "exec: \"%s\": is a directory", argv0);
+	if (errno == EACCES)
+		return err_set(err, EACCES, "exec: \"%s\": permission denied", argv0);
+	if (errno == ENOENT || errno == ENOTDIR)
+		return err_set(err, ENOENT, "exec: \"%s\": stat %s: no such file or directory",
+			       argv0, argv0);
+	return err_sys(err, errno, "exec: \"%s\": stat %s", argv0, argv0);
+}
+
+int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len, struct err *err)
+{
+	const char *path, *p;
+
+	if (!argv0 || !*argv0)
+		return err_set(err, ENOENT, "exec: \"\": executable file not found in $PATH");
+	if (strchr(argv0, '/'))
+		return check_path(argv0, out, len, err);
+	path = env_get(env, "PATH");
+	if (!path)
+		path = RT_DEFAULT_PATH;
+	/* Like Go's exec.LookPath (what Docker reports): the first executable
+	 * regular file wins; others are passed over; "" means ".". */
+	for (p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		char cand[4096];
+		int w = n ? snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, argv0) :
+			    snprintf(cand, sizeof(cand), "./%s", argv0);
+		if (w > 0 && (size_t)w < sizeof(cand) && probe(cand) == 0)
+			return copy_out(cand, out, len, err);
+		p += n;
+		if (!*p)
+			break;
+	}
+	return err_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
+}

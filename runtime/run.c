@@ -1,0 +1,534 @@
+/* run: runtime_run: clone the container into its namespaces, order its set-up
+ * with the parent over a sync socket, relay its terminal, forward signals to
+ * it, wait for it and report its exit code Docker's way. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/fs.h"
+#include "runtime/internal.h"
+#include "runtime/pty.h"
+#include "base/banned.h"
+
+/* Docker's default PATH for a container without one. */
+#define RT_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* What `docker run` forwards to the container (SIGWINCH only without a tty:
+ * with one, a resize is applied to the pty instead). */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+int runtime_exit_code_for(const struct err *err)
+{
+	if (!err || !err->code)
+		return 0;
+	if (err->code == ENOENT)
+		return 127;
+	if (err->code == EACCES || err->code == ENOEXEC)
+		return 126;
+	return 125;
+}
+
+static int status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+/* ---- the child ------------------------------------------------------------ */
+
+static void __attribute__((noreturn)) child_fail(int sync_fd, const struct err *err)
+{
+	struct rt_sync_msg msg = { .type = RT_SYNC_ERR, .err = *err };
+
+	(void)rt_sync_send(sync_fd, &msg, -1);
+	_exit(1);
+}
+
+/* The container starts with default dispositions and nothing blocked, not
+ * with what the caller had (a SIG_IGN would survive execve(2)). */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void wait_go(int sync_fd)
+{
+	struct rt_sync_msg msg;
+	int fd;
+
+	/* Anything but "go" (EOF included) means the parent gave up. */
+	if (rt_sync_recv(sync_fd, &msg, &fd) != 1 || msg.type != RT_SYNC_GO)
+		_exit(1);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* After the parent wrote our maps: become the namespace's root so that
+ * files we create belong to the mapped root, not to the overflow id. */
+static int become_userns_root(struct err *err)
+{
+	if (setresgid(0, 0, 0) < 0)
+		return err_sys(err, errno, "setresgid 0 in the user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		return err_sys(err, errno, "setresuid 0 in the user namespace");
+	return 0;
+}
+
+static int setup_stdio(const struct runtime_spec *spec, int sync_fd, struct err *err)
+{
+	int fd;
+
+	if (spec->terminal)
+		return rt_pty_child_setup(sync_fd, err);
+	if (spec->interactive)
+		return 0;
+	/* Without -i the container reads nothing of ours. */
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, errno, "open /dev/null");
+	if (dup2(fd, STDIN_FILENO) < 0) {
+		close(fd);
+		return err_sys(err, errno, "stdin from /dev/null");
+	}
+	close(fd);
+	return 0;
+}
+
+static bool env_has(char *const *env, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; env[i]; i++) {
+		if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
+			return true;
+	}
+	return false;
+}
+
+static int env_add(char **env, size_t *n, const char *key, const char *val)
+{
+	if (env_has(env, key))
+		return 0;
+	if (asprintf(&env[*n], "%s=%s", key, val) < 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* The process environment: the spec's, plus Docker's HOSTNAME, HOME,
+ * PATH and (with a tty) TERM when not given. Built in the child, whose
+ * memory execve(2) replaces: nothing here needs freeing. */
+static char **build_env(const struct runtime_spec *spec, const struct rt_user *u,
+			struct err *err)
+{
+	size_t n = 0;
+	char **env;
+	char host[256] = "";
+
+	while (spec->env && spec->env[n])
+		n++;
+	env = calloc(n + 5, sizeof(*env));
+	if (!env) {
+		err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (n)
+		memcpy(env, spec->env, n * sizeof(*env));
+	gethostname(host, sizeof(host) - 1);
+	if (env_add(env, &n, "HOSTNAME", host) < 0 ||
+	    env_add(env, &n, "HOME", u->home[0] ? u->home : "/") < 0 ||
+	    env_add(env, &n, "PATH", RT_DEFAULT_PATH) < 0 ||
+	    (spec->terminal && env_add(env, &n, "TERM", "xterm") < 0)) {
+		err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	return env;
+}
+
+/* The working directory, resolved inside the new root without magic links:
+ * a cwd of /proc/self/fd/N naming a leaked host directory is how
+ * CVE-2024-21626 escaped. Created if missing, as Docker does. */
+static int open_cwd(int root_fd, const char *cwd, struct err *err)
+{
+	const char *c = cwd && *cwd ? cwd : "/";
+	int fd;
+
+	if (c[0] != '/')
+		return err_set(err, EINVAL, "cwd \"%s\" must be an absolute path", c);
+	fd = fs_open_in_root(root_fd, c, O_PATH | O_DIRECTORY, 0);
+	if (fd < 0 && errno == ENOENT) {
+		fd = fs_mkdirs_in_root(root_fd, c, 0755);
+		if (fd >= 0) {
+			close(fd);
+			fd = fs_open_in_root(root_fd, c, O_PATH | O_DIRECTORY, 0);
+		}
+	}
+	if (fd < 0)
+		return err_sys(err, errno, "chdir to cwd \"%s\"", c);
+	return fd;
+}
+
+/* PID 1 with --init: forward every signal to the real process, reap every
+ * zombie, and leave with the process's code (128+signal if killed). */
+static void __attribute__((noreturn)) run_init(pid_t child)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	close_range(3, ~0U, 0);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si), status;
+		pid_t p;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p == child)
+				_exit(status_code(status));
+		}
+	}
+}
+
+/* With --init: fork the real process. Signals stay blocked in PID 1, which
+ * takes them with sigwaitinfo(2); a PID 1 ignores signals it has no handler
+ * for, but blocked ones are queued (pid_namespaces(7)). */
+static int fork_init(struct err *err)
+{
+	sigset_t all, none;
+	pid_t pid;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	pid = fork();
+	if (pid < 0)
+		return err_sys(err, errno, "fork the container's init");
+	if (pid > 0)
+		run_init(pid);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	return 0;
+}
+
+struct child_ids {
+	struct rt_user user;
+	int root_fd, cwd_fd;
+};
+
+/* The user (from the image's /etc/passwd, after pivot_root) and the cwd. */
+static int enter_process(const struct runtime_spec *spec, struct child_ids *ids, struct err *err)
+{
+	ids->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ids->root_fd < 0)
+		return err_sys(err, errno, "open /");
+	if (rt_user_resolve(ids->root_fd, spec->user, spec->add_groups, &ids->user, err) < 0)
+		return -1;
+	ids->cwd_fd = open_cwd(ids->root_fd, spec->cwd, err);
+	if (ids->cwd_fd < 0)
+		return -1;
+	if (fchdir(ids->cwd_fd) < 0)
+		return err_sys(err, errno, "chdir to cwd \"%s\"", spec->cwd ? spec->cwd : "/");
+	return 0;
+}
+
+/* Returns only on failure. */
+static int child_run(const struct runtime_spec *spec, const struct rt_security *sec,
+		     int sync_fd, struct err *err)
+{
+	struct child_ids ids = { .root_fd = -1, .cwd_fd = -1 };
+	char path[4096];
+	char **env;
+
+	if (spec->userns && become_userns_root(err) < 0)
+		return -1;
+	/* The cgroup namespace only now, after on_created put us in the
+	 * container's cgroup: its root is then that cgroup, and the container
+	 * sees "/" in /proc/self/cgroup (cgroup_namespaces(7); runc does the
+	 * same). */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys(err, errno, "unshare the cgroup namespace");
+	umask(022);
+	if (rt_rootfs_setup(spec, err) < 0 || setup_stdio(spec, sync_fd, err) < 0)
+		return -1;
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return err_sys(err, errno, "sethostname %s", spec->hostname);
+	if (rt_rlimits_apply(spec, err) < 0 || enter_process(spec, &ids, err) < 0)
+		return -1;
+	env = build_env(spec, &ids.user, err);
+	if (!env || rt_exec_lookup(spec->argv[0], env, path, sizeof(path), err) < 0)
+		return -1;
+	/* Nothing of ours or of our caller's may reach the container (leaked
+	 * fds: CVE-2024-21626): all of them close on exec, the sync socket
+	 * included, whose closing tells the parent the exec happened. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return err_sys(err, errno, "close_range");
+	if (rt_security_apply(sec, ids.user.uid, ids.user.gid, ids.user.groups,
+			      ids.user.n_groups, err) < 0)
+		return -1;
+	/* Changing uid cleared the parent-death signal (prctl(2)): set again. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (spec->init && fork_init(err) < 0)
+		return -1;
+	execve(path, spec->argv, env);
+	return err_sys(err, errno, "exec: \"%s\"", spec->argv[0]);
+}
+
+static void __attribute__((noreturn)) child_main(const struct runtime_spec *spec,
+						 const struct rt_security *sec, int sync_fd)
+{
+	struct err err = { 0 };
+
+	reset_signals();
+	/* The container does not outlive runtime_run's process: with nobody
+	 * to wait for it, its exit code and its cleanup would be lost. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	wait_go(sync_fd);
+	child_run(spec, sec, sync_fd, &err);
+	child_fail(sync_fd, &err);
+}
+
+/* ---- the parent ----------------------------------------------------------- */
+
+static int write_map(pid_t pid, const char *file, const struct runtime_idmap *m, struct err *err)
+{
+	char path[64], line[96];
+	int n = snprintf(line, sizeof(line), "%u %u %u\n", m->container_id, m->host_id, m->size);
+	cleanup_close int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, errno, "open %s", path);
+	if (write(fd, line, (size_t)n) != n)
+		return err_sys(err, errno, "write %s", path);
+	return 0;
+}
+
+/* Between clone and go: id maps (user_namespaces(7): written by us, root in
+ * the parent namespace, so no "setgroups deny" is needed), then the
+ * caller's hook (cgroup, network). */
+static int release_child(const struct runtime_spec *spec, pid_t pid, int sync_fd,
+			 struct err *err)
+{
+	struct rt_sync_msg go = { .type = RT_SYNC_GO };
+
+	if (spec->userns && (write_map(pid, "uid_map", &spec->uidmap, err) < 0 ||
+			     write_map(pid, "gid_map", &spec->gidmap, err) < 0))
+		return -1;
+	if (spec->on_created && spec->on_created(pid, spec->hook_data, err) < 0)
+		return -1;
+	if (rt_sync_send(sync_fd, &go, -1) < 0)
+		return err_sys(err, errno, "start the container process");
+	return 0;
+}
+
+/* Until the exec: maybe a pty master, then EOF (the child's CLOEXEC end
+ * closed by execve) or the child's error. */
+static int await_exec(int sync_fd, int *master_fd, struct err *err)
+{
+	for (;;) {
+		struct rt_sync_msg msg;
+		int fd, rc = rt_sync_recv(sync_fd, &msg, &fd);
+
+		if (rc == 0)
+			return 0;
+		if (rc < 0)
+			return err_sys(err, errno, "read from the container process");
+		if (msg.type == RT_SYNC_PTY && fd >= 0 && *master_fd < 0) {
+			*master_fd = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (msg.type != RT_SYNC_ERR)
+			return err_set(err, EPROTO, "unexpected message from the container process");
+		*err = msg.err;
+		err->msg[sizeof(err->msg) - 1] = '\0';
+		if (!err->code)
+			err->code = EINVAL;
+		return -1;
+	}
+}
+
+/* Returns true once the container's init has been reaped into *status. */
+static bool handle_signals(int sig_fd, pid_t pid, const struct rt_relay *r, int *status)
+{
+	struct signalfd_siginfo si;
+	bool done = false;
+
+	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (!done && waitpid(pid, status, WNOHANG) == pid)
+				done = true;
+		} else if (sig == SIGWINCH && r->master_fd >= 0) {
+			rt_relay_resize(r);
+		} else {
+			kill(pid, sig);
+		}
+	}
+	return done;
+}
+
+static int wait_loop(pid_t pid, int sig_fd, struct rt_relay *r)
+{
+	int status = 0;
+
+	for (;;) {
+		struct pollfd p[3] = { { .fd = sig_fd, .events = POLLIN } };
+		int n = 1 + rt_relay_fds(r, p + 1);
+
+		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+			break;
+		if ((p[0].revents & POLLIN) && handle_signals(sig_fd, pid, r, &status)) {
+			rt_relay_drain(r);
+			return status_code(status);
+		}
+		rt_relay_handle(r, p + 1, n - 1);
+	}
+	/* poll failing is not expected; still, never leave a zombie. */
+	waitpid(pid, &status, 0);
+	return status_code(status);
+}
+
+static int block_signals(sigset_t *old, struct err *err)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigaddset(&set, SIGCHLD);
+	/* Blocked before clone so that nothing is lost in between; the child
+	 * unblocks its own copy (reset_signals). */
+	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+		return err_sys(err, errno, "block signals");
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return err_sys(err, e, "signalfd");
+	}
+	return fd;
+}
+
+static void unblock_signals(const sigset_t *old, int sig_fd)
+{
+	struct signalfd_siginfo si;
+
+	/* Consume what was meant for the container: unblocked, a late SIGINT
+	 * would hit us. */
+	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	close(sig_fd);
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/* clone(2) without a new stack behaves like fork(2): the child continues
+ * on a copy of ours, already in its namespaces (owned by the new user
+ * namespace when there is one, because they are created together). The
+ * cgroup namespace comes later, in the child (see child_run). */
+static pid_t clone_container(const struct runtime_spec *spec)
+{
+	unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | SIGCHLD;
+
+	if (spec->netmode != RT_NET_HOST)
+		flags |= CLONE_NEWNET;
+	if (spec->userns)
+		flags |= CLONE_NEWUSER;
+	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+static int supervise(const struct runtime_spec *spec, pid_t pid, int sync_fd, int sig_fd,
+		     struct runtime_result *res, struct err *err)
+{
+	int master_fd = -1;
+	struct rt_relay relay;
+
+	if (release_child(spec, pid, sync_fd, err) < 0 || await_exec(sync_fd, &master_fd, err) < 0) {
+		if (master_fd >= 0)
+			close(master_fd);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	res->pid = pid;
+	rt_relay_init(&relay, master_fd, spec->interactive);
+	res->exit_code = wait_loop(pid, sig_fd, &relay);
+	rt_relay_release(&relay);
+	return 0;
+}
+
+static int start(const struct runtime_spec *spec, const struct rt_security *sec,
+		 struct runtime_result *res, struct err *err)
+{
+	int sv[2], sig_fd, rc;
+	sigset_t old;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(err, errno, "socketpair");
+	sig_fd = block_signals(&old, err);
+	if (sig_fd < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	pid = clone_container(spec);
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(spec, sec, sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0)
+		rc = err_sys(err, errno, "clone the container process");
+	else
+		rc = supervise(spec, pid, sv[0], sig_fd, res, err);
+	close(sv[0]);
+	unblock_signals(&old, sig_fd);
+	return rc;
+}
+
+int runtime_run(const struct runtime_spec *spec, struct runtime_result *res, struct err *err)
+{
+	struct rt_security sec;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!spec->argv || !spec->argv[0])
+		return err_set(err, EINVAL, "no command specified");
+	if (!spec->rootfs || spec->rootfs[0] != '/')
+		return err_set(err, EINVAL, "rootfs must be an absolute path");
+	memset(&sec, 0, sizeof(sec));
+	if (rt_security_prepare(spec, &sec, err) < 0)
+		return -1;
+	rc = start(spec, &sec, res, err);
+	rt_security_release(&sec);
+	return rc;
+}
