@@ -184,42 +184,62 @@ int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
 	return fd;
 }
 
-int fs_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
+/* One step of fs_mkdirs_in_root: open prefix (resolved from root_fd as a
+ * whole), creating its last component name[0..len) in parent_fd (what the
+ * prefix before it resolved to) when missing. A dangling symlink there
+ * makes mkdirat fail with EEXIST and the reopen with ENOENT: the step fails,
+ * it never creates the symlink's target. */
+static int mkdir_step(int root_fd, int parent_fd, const char *prefix, const char *name,
+		      size_t len, mode_t mode)
 {
-	char buf[PATH_MAX];
-	int cur;
-	char *save = NULL, *tok;
-	size_t n = strlen(path);
+	char comp[NAME_MAX + 1];
+	int fd = fs_open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0);
 
-	if (n >= sizeof(buf)) {
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (len > NAME_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(buf, path, n + 1);
-	cur = fs_open_in_root(root_fd, ".", O_PATH | O_DIRECTORY, 0);
-	if (cur < 0)
+	memcpy(comp, name, len);
+	comp[len] = '\0';
+	if (mkdirat(parent_fd, comp, mode) < 0 && errno != EEXIST)
 		return -1;
-	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		int next;
-		if (strcmp(tok, ".") == 0)
-			continue;
-		if (strcmp(tok, "..") != 0 && mkdirat(cur, tok, mode) < 0 && errno != EEXIST) {
-			int e = errno;
-			close(cur);
-			errno = e;
-			return -1;
-		}
-		/* Re-resolve each step in root: a symlink component stays inside. */
-		next = fs_open_in_root(cur, tok, O_PATH | O_DIRECTORY, 0);
-		if (next < 0 && errno == EXDEV)
-			next = -1;
-		{
-			int e = errno;
-			close(cur);
-			errno = e;
-		}
-		if (next < 0)
-			return -1;
+	return fs_open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0);
+}
+
+/* Every prefix is resolved from root_fd, not from the directory reached so
+ * far: a symlink "a/b/up -> ../../.." or "var/run -> /run" then means what
+ * it means in the container (the container's root, /run), and still never
+ * leads out of root_fd (RESOLVE_IN_ROOT clamps it, CVE-2021-30465). */
+int fs_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
+{
+	char prefix[PATH_MAX];
+	size_t n = strlen(path), end = 0;
+	int cur;
+
+	if (n >= sizeof(prefix)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	cur = fs_open_in_root(root_fd, ".", O_PATH | O_DIRECTORY, 0);
+	while (cur >= 0 && end < n) {
+		size_t start;
+		int next, e;
+
+		while (end < n && path[end] == '/')
+			end++;
+		start = end;
+		while (end < n && path[end] != '/')
+			end++;
+		if (start == end)
+			break;
+		memcpy(prefix, path, end);
+		prefix[end] = '\0';
+		next = mkdir_step(root_fd, cur, prefix, path + start, end - start, mode);
+		e = errno;
+		close(cur);
+		errno = e;
 		cur = next;
 	}
 	return cur;

@@ -771,7 +771,8 @@ static int diff_run(struct cmd_ctx *ctx, const struct storage_container *c, stru
 		rc = diff_walk(&d, upper);
 	if (rc == 0) {
 		/* Docker lists changes sorted by path. */
-		qsort(d.v, d.n, sizeof(*d.v), change_cmp);
+		if (d.n > 1)
+			qsort(d.v, d.n, sizeof(*d.v), change_cmp);
 		for (size_t i = 0; i < d.n; i++)
 			printf("%c %s\n", d.v[i].kind, d.v[i].path);
 	}

@@ -320,7 +320,7 @@ json_t *images_inspect(struct cmd_ctx *ctx, const char *id, struct err *err)
 			json_array_append_new(digests, json_string(rd));
 		}
 	}
-	out = json_pack("{s:s, s:o, s:o, s:s, s:s, s:O, s:s, s:s, s:O, s:s, s:s, s:I, s:o, s:O, s:o}",
+	out = json_pack("{s:s, s:o, s:o, s:s, s:s, s:O, s:s, s:s, s:O, s:s, s:s, s:I, s:o, s:o, s:o}",
 			"Id", id, "RepoTags", tags, "RepoDigests", digests, "Parent", "", "Comment",
 			json_string_value(json_object_get(json_array_get(json_object_get(cj, "history"), 0), "comment")) ?: "",
 			"Created", json_object_get(cj, "created") ?: json_null(), "DockerVersion", "",
@@ -330,7 +330,8 @@ json_t *images_inspect(struct cmd_ctx *ctx, const char *id, struct err *err)
 			"Os", json_string_value(json_object_get(cj, "os")) ?: "",
 			"Size", (json_int_t)images_size(&ctx->store, rec),
 			"GraphDriver", graph_driver_json(&ctx->store, rec),
-			"RootFS", json_object_get(cj, "rootfs") ?: json_null(),
+			"RootFS", json_pack("{s:s, s:O}", "Type", "layers", "Layers",
+					    json_object_get(json_object_get(cj, "rootfs"), "diff_ids") ?: json_null()),
 			"Metadata", json_pack("{s:n}", "LastTagTime"));
 	json_decref(refs);
 	json_decref(cj);

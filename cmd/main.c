@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "cmd/lifecycle.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
 
@@ -53,21 +54,78 @@ static const struct cmd_def commands[] = {
 	  "  ls [-q]            List volumes\n"
 	  "  prune [-f]         Remove all unused volumes\n"
 	  "  rm [-f] NAME...    Remove one or more volumes\n", false },
+	{ "network", cmd_network, "Manage networks",
+	  "Usage:  mydocker network COMMAND\n\n"
+	  "Commands:\n"
+	  "  connect, create, disconnect, inspect, ls, prune, rm\n", false },
 	{ "ps", cmd_ps, "List containers",
 	  "Usage:  mydocker ps [OPTIONS]\n\n"
 	  "Options:\n"
 	  "  -a, --all             Show all containers (default shows just running)\n"
 	  "      --no-trunc        Don't truncate output\n"
 	  "  -q, --quiet           Only display container IDs\n", false },
+	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics",
+	  "Usage:  mydocker stats [OPTIONS] [CONTAINER...]\n\n"
+	  "Options:\n"
+	  "  -a, --all         Show all running containers (the default)\n"
+	  "      --no-stream   Disable streaming stats and only pull the first result\n"
+	  "      --no-trunc    Do not truncate output\n", false },
 	{ "rm", cmd_rm, "Remove one or more containers",
 	  "Usage:  mydocker rm [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	  "Options:\n"
 	  "  -f, --force     Force the removal of a running container (uses SIGKILL)\n"
 	  "  -v, --volumes   Remove anonymous volumes associated with the container\n", false },
+	/* Container lifecycle (cmd/lifecycle.c, ps.c, logs.c, exec.c, attach.c, ctr_misc.c). */
+	{ "create", cmd_create, "Create a new container",
+	  "Usage:  mydocker create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n(the options of run)\n", true },
+	{ "start", cmd_start, "Start one or more stopped containers",
+	  "Usage:  mydocker start [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
+	  "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
+	  "  -i, --interactive   Attach container's STDIN\n", true },
+	{ "stop", cmd_stop, "Stop one or more running containers",
+	  "Usage:  mydocker stop [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
+	  "  -t, --time int   Seconds to wait before killing it (default: StopTimeout or 10)\n", false },
+	{ "restart", cmd_restart, "Restart one or more containers",
+	  "Usage:  mydocker restart [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
+	  "  -t, --time int   Seconds to wait for stop before killing it\n", true },
+	{ "kill", cmd_kill, "Kill one or more running containers",
+	  "Usage:  mydocker kill [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
+	  "  -s, --signal string   Signal to send to the container (default \"KILL\")\n", false },
+	{ "pause", cmd_pause, "Pause all processes within one or more containers",
+	  "Usage:  mydocker pause CONTAINER [CONTAINER...]\n", false },
+	{ "unpause", cmd_unpause, "Unpause all processes within one or more containers",
+	  "Usage:  mydocker unpause CONTAINER [CONTAINER...]\n", false },
+	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes",
+	  "Usage:  mydocker wait CONTAINER [CONTAINER...]\n", false },
+	{ "logs", cmd_logs, "Fetch the logs of a container",
+	  "Usage:  mydocker logs [OPTIONS] CONTAINER\n\nOptions:\n"
+	  "  -f, --follow         Follow log output\n"
+	  "      --since string   Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)\n"
+	  "  -n, --tail string    Number of lines to show from the end of the logs (default \"all\")\n"
+	  "  -t, --timestamps     Show timestamps\n"
+	  "      --until string   Show logs before a timestamp or relative time\n", false },
+	{ "exec", cmd_exec, "Execute a command in a running container",
+	  "Usage:  mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\nOptions:\n"
+	  "  -d, --detach          Detached mode: run command in the background\n"
+	  "  -e, --env list        Set environment variables\n"
+	  "  -i, --interactive     Keep STDIN open even if not attached\n"
+	  "      --privileged      Give extended privileges to the command\n"
+	  "  -t, --tty             Allocate a pseudo-TTY\n"
+	  "  -u, --user string     Username or UID (format: <name|uid>[:<group|gid>])\n"
+	  "  -w, --workdir string  Working directory inside the container\n", true },
+	{ "attach", cmd_attach, "Attach to a running container's output (and input with -i)",
+	  "Usage:  mydocker attach [--no-stdin] CONTAINER\n\nDetach with ctrl-p ctrl-q.\n", false },
+	{ "top", cmd_top, "Display the running processes of a container",
+	  "Usage:  mydocker top CONTAINER [ps OPTIONS]\n", false },
+	{ "port", cmd_port, "List port mappings or a specific mapping for the container",
+	  "Usage:  mydocker port CONTAINER [PRIVATE_PORT[/PROTO]]\n", false },
+	{ "rename", cmd_rename, "Rename a container",
+	  "Usage:  mydocker rename CONTAINER NEW_NAME\n", false },
 	{ "container", cmd_container, "Manage containers",
 	  "Usage:  mydocker container COMMAND\n\n"
 	  "Commands:\n"
-	  "  inspect, ls, rm, run\n", false },
+	  "  attach, create, exec, inspect, kill, logs, ls, pause, port, prune, rename,\n"
+	  "  restart, rm, run, start, stop, top, unpause, wait\n", false },
 	{ "pull", cmd_pull, "Download an image from a registry",
 	  "Usage:  mydocker pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
 	  "Options:\n"
@@ -209,6 +267,14 @@ int cmd_main(int argc, char **argv)
 	if (idx >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	/* The per-container monitor (cmd/monitor.c): internal, not listed. */
+	if (!strcmp(argv[idx], "__monitor")) {
+		ctx.name = "__monitor";
+		rc = cmd_monitor(&ctx, argc - idx, argv + idx);
+		if (ctx.store_open)
+			storage_close(&ctx.store);
+		return rc;
 	}
 	def = cmd_lookup(argv[idx]);
 	if (!def)

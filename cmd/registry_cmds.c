@@ -13,7 +13,12 @@
 
 #define MAX_INSECURE 32
 
-enum { OPT_INSECURE = 1000, OPT_PLATFORM, OPT_FORMAT, OPT_PASSWORD_STDIN };
+enum {
+	OPT_INSECURE = 1000,
+	OPT_PLATFORM,
+	OPT_FORMAT,
+	OPT_PASSWORD_STDIN
+};
 
 struct reg_flags {
 	const char *insecure[MAX_INSECURE + 1];
@@ -106,7 +111,9 @@ int cmd_pull(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct reg_flags f = { 0 };
 	struct progress_view view = { 0 };
-	struct image_registry_opts o = { .insecure = f.insecure, .print = print_line, .print_ctx = &f };
+	struct image_registry_opts o = { .insecure = f.insecure,
+					 .print = print_line,
+					 .print_ctx = &f };
 	char name[600], id[DIGEST_BUF];
 	struct err err = { 0 };
 	int c;
@@ -152,7 +159,9 @@ int cmd_push(struct cmd_ctx *ctx, int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	struct reg_flags f = { 0 };
-	struct image_registry_opts o = { .insecure = f.insecure, .print = print_line, .print_ctx = &f };
+	struct image_registry_opts o = { .insecure = f.insecure,
+					 .print = print_line,
+					 .print_ctx = &f };
 	char name[600], digest[DIGEST_BUF];
 	long long size = 0;
 	struct err err = { 0 };
@@ -167,8 +176,10 @@ int cmd_push(struct cmd_ctx *ctx, int argc, char **argv)
 		if (c == 'q')
 			f.quiet = true;
 		if (c == OPT_FORMAT) {
-			if (strcmp(optarg, "oci") && strcmp(optarg, "docker") && strcmp(optarg, "v2s2"))
-				return cmd_fail("push: invalid --format %s: use docker or oci", optarg);
+			if (strcmp(optarg, "oci") && strcmp(optarg, "docker") &&
+			    strcmp(optarg, "v2s2"))
+				return cmd_fail("push: invalid --format %s: use docker or oci",
+						optarg);
 			o.oci = strcmp(optarg, "oci") == 0;
 		}
 		if (c == OPT_INSECURE && add_insecure(&f, optarg))
@@ -231,8 +242,8 @@ static int prompt(const char *what, char *buf, size_t len, bool secret)
 	return rc;
 }
 
-static int login_creds(const char *user_flag, const char *pass_flag, bool pass_stdin,
-		       char *user, size_t ulen, char *pass, size_t plen)
+static int login_creds(const char *user_flag, const char *pass_flag, bool pass_stdin, char *user,
+		       size_t ulen, char *pass, size_t plen)
 {
 	bool tty = isatty(STDIN_FILENO);
 
@@ -249,10 +260,12 @@ static int login_creds(const char *user_flag, const char *pass_flag, bool pass_s
 		return cmd_fail("login: cannot perform an interactive login from a non TTY device");
 	if (pass_flag)
 		snprintf(pass, plen, "%s", pass_flag);
-	else if (pass_stdin ? read_line(stdin, pass, plen) < 0
-			    : (!tty || prompt("Password: ", pass, plen, true) < 0))
-		return cmd_fail("login: %s", pass_stdin ? "no password on stdin"
-							: "cannot perform an interactive login from a non TTY device");
+	else if (pass_stdin ? read_line(stdin, pass, plen) < 0 :
+			      (!tty || prompt("Password: ", pass, plen, true) < 0))
+		return cmd_fail(
+			"login: %s",
+			pass_stdin ? "no password on stdin" :
+				     "cannot perform an interactive login from a non TTY device");
 	if (!user[0] || !pass[0])
 		return cmd_fail("login: username and password are required");
 	return 0;

@@ -11,6 +11,8 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "cmd/format.h"
+#include "cmd/lifecycle.h"
+#include "cmd/net_run.h"
 #include "cmd/run.h"
 #include "image/image.h"
 #include "storage/container.h"
@@ -31,6 +33,7 @@ struct run {
 	size_t n_rlimits;
 	char hostname[256];
 	char files[3][PATH_MAX]; /* hostname, hosts, resolv.conf */
+	struct net_run net;
 };
 
 static int env_set(struct strv *env, const char *kv)
@@ -218,6 +221,7 @@ static json_t *container_config(struct cmd_ctx *ctx, struct run *r)
 		"CapAdd", json_array(), "CapDrop", json_array(), "Init", r->o.init,
 		"NoNewPrivileges", r->o.no_new_privs, "Seccomp", r->o.seccomp,
 		"Mounts", r->mounts.json);
+	lifecycle_config_add(cfg, &r->o); /* RestartPolicy, GroupAdd (cmd/lifecycle.c) */
 	for (size_t i = 0; i < r->env.n; i++)
 		json_array_append_new(json_object_get(json_object_get(cfg, "Config"), "Env"),
 				      json_string(r->env.v[i]));
@@ -304,6 +308,7 @@ static int on_created(pid_t pid, void *data, struct err *err)
 		       (int)pid, "StartedAt", now, "FinishedAt", "0001-01-01T00:00:00Z",
 		       "ExitCode", 0);
 	rc = storage_container_set_state(&ctx->store, &r->c, st, err);
+	net_run_started(ctx, &r->net, pid);
 	json_decref(st);
 	return rc;
 }
@@ -343,7 +348,7 @@ static void fill_spec(struct run *r, struct runtime_spec *sp)
 	sp->interactive = r->o.interactive;
 	sp->init = r->o.init;
 	sp->hostname = r->hostname;
-	sp->netmode = (r->o.network && !strcmp(r->o.network, "host")) ? RT_NET_HOST : RT_NET_NONE;
+	net_run_spec(&r->net, sp);
 	sp->userns = r->o.userns;
 	sp->uidmap = r->o.uidmap;
 	sp->gidmap = r->o.gidmap;
@@ -354,6 +359,8 @@ static void fill_spec(struct run *r, struct runtime_spec *sp)
 	sp->seccomp = r->o.seccomp && !r->o.privileged;
 	sp->rlimits = r->rlimits;
 	sp->n_rlimits = r->n_rlimits;
+	r->o.res.cgroup_name = r->c.id;
+	sp->resources = &r->o.res;
 }
 
 static int prepare(struct cmd_ctx *ctx, struct run *r, struct err *err)
@@ -368,6 +375,11 @@ static int prepare(struct cmd_ctx *ctx, struct run *r, struct err *err)
 	cfg = container_config(ctx, r);
 	if (!cfg)
 		return err_set(err, ENOMEM, "out of memory");
+	run_resources_to_json(&r->o.res, json_object_get(cfg, "HostConfig"));
+	if (net_config_add(cfg, &r->o, err) < 0) {
+		json_decref(cfg);
+		return -1;
+	}
 	rc = storage_container_create(&ctx->store, r->o.name, r->image_id, cfg, &r->c, err);
 	json_decref(cfg);
 	if (rc < 0)
@@ -384,7 +396,9 @@ static int prepare(struct cmd_ctx *ctx, struct run *r, struct err *err)
 		return -1;
 	r->mounted = true;
 	return run_mounts_copy_up(ctx, &r->mounts, r->c.merged, err) < 0 ||
-			       write_etc_files(r, r->o.network && !strcmp(r->o.network, "host"), err) < 0
+			       write_etc_files(r, r->o.network && !strcmp(r->o.network, "host"), err) < 0 ||
+			       net_run_prepare(ctx, &r->net, &r->c, r->hostname, r->files[1],
+					       r->files[2], err) < 0
 		       ? -1
 		       : 0;
 }
@@ -394,6 +408,7 @@ static void finish(struct cmd_ctx *ctx, struct run *r)
 {
 	struct err e = { 0 };
 
+	net_run_release(ctx, &r->net);
 	if (r->mounted && storage_container_umount(&ctx->store, &r->c, &e) < 0)
 		log_warn("%s", e.msg);
 	if (r->created && r->o.rm) {
@@ -438,6 +453,15 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 			record_exit(ctx, &r, code, err.msg);
 		goto out;
 	}
+	if (r.o.detach || !strcmp(ctx->name, "create")) {
+		/* The monitor sets up networking per start (cmd/monitor.c). */
+		net_run_release(ctx, &r.net);
+		code = lifecycle_after_create(ctx, &r.c, r.o.detach);
+		run_release(&r);
+		return code;
+	}
+	/* Cgroups of runners that were killed before they could clean up. */
+	runtime_cgroup_prune(r.o.res.cgroup_parent);
 	fill_spec(&r, &spec);
 	spec.on_created = on_created;
 	spec.hook_data = hook;
@@ -448,6 +472,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	} else {
 		code = res.exit_code;
 		record_exit(ctx, &r, code, NULL);
+		run_resources_record_oom(ctx, &r.c, res.oom_killed);
 	}
 out:
 	finish(ctx, &r);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/net_run.h"
 #include "cmd/run.h"
 
 int strv_push(struct strv *s, const char *str)
@@ -33,7 +34,7 @@ void strv_free(struct strv *s)
 enum {
 	OPT_NAME = 1000, OPT_RM, OPT_ENV_FILE, OPT_TMPFS, OPT_ENTRYPOINT, OPT_READONLY,
 	OPT_NETWORK, OPT_CAP_ADD, OPT_CAP_DROP, OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_ULIMIT,
-	OPT_INIT, OPT_USERNS, OPT_UIDMAP, OPT_GIDMAP, OPT_GROUP_ADD, OPT_HELP,
+	OPT_INIT, OPT_USERNS, OPT_UIDMAP, OPT_GIDMAP, OPT_GROUP_ADD, OPT_HELP, OPT_RESTART,
 };
 
 static const struct option run_longopts[] = {
@@ -64,7 +65,10 @@ static const struct option run_longopts[] = {
 	{ "gidmap", required_argument, 0, OPT_GIDMAP },
 	{ "group-add", required_argument, 0, OPT_GROUP_ADD },
 	{ "label", required_argument, 0, 'l' },
+	NET_RUN_LONGOPTS,
+	RUN_RESOURCE_LONGOPTS,
 	{ "help", no_argument, 0, OPT_HELP },
+	{ "restart", required_argument, 0, OPT_RESTART },
 	{ 0, 0, 0, 0 },
 };
 
@@ -73,6 +77,8 @@ static const char run_usage[] =
 	"Create and run a new container from an image\n\n"
 	"Options:\n"
 	"      --cap-add list           Add Linux capabilities\n"
+	"  -d, --detach                 Run container in background and print container ID\n"
+	"      --restart string         Restart policy: no, on-failure[:N], always, unless-stopped\n"
 	"      --cap-drop list          Drop Linux capabilities\n"
 	"      --entrypoint string      Overwrite the default ENTRYPOINT of the image\n"
 	"  -e, --env list               Set environment variables\n"
@@ -84,7 +90,7 @@ static const char run_usage[] =
 	"  -i, --interactive            Keep STDIN open\n"
 	"  -l, --label list             Set meta data on a container\n"
 	"      --name string            Assign a name to the container\n"
-	"      --network string         none or host (bridge networks come with `mydocker network`) (default \"none\")\n"
+	NET_RUN_USAGE
 	"      --privileged             Give extended privileges to this container\n"
 	"      --read-only              Mount the container's root filesystem as read only\n"
 	"      --rm                     Automatically remove the container and its anonymous volumes when it exits\n"
@@ -96,7 +102,22 @@ static const char run_usage[] =
 	"  -u, --user string            Username or UID (format: <name|uid>[:<group|gid>])\n"
 	"      --userns string          User namespace: host (default) or private (0 -> 100000, 65536 ids)\n"
 	"  -v, --volume list            Bind mount a volume (/host:/ctr[:ro], NAME:/ctr, /ctr)\n"
-	"  -w, --workdir string         Working directory inside the container\n";
+	"  -w, --workdir string         Working directory inside the container\n"
+	"\n" RUN_RESOURCE_USAGE;
+
+/* Docker's --restart values; the monitor applies them. */
+static int run_restart_check(struct run_opts *o, const char *v)
+{
+	char *end;
+
+	if (!strcmp(v, "no") || !strcmp(v, "always") || !strcmp(v, "unless-stopped") ||
+	    !strcmp(v, "on-failure") ||
+	    (!strncmp(v, "on-failure:", 11) && strtol(v + 11, &end, 10) >= 0 && !*end && v[11])) {
+		o->restart = v;
+		return 0;
+	}
+	return cmd_fail("run: invalid restart policy \"%s\": no, on-failure[:N], always or unless-stopped", v);
+}
 
 static int parse_idmap(const char *s, struct runtime_idmap *m)
 {
@@ -135,7 +156,8 @@ static int take_opt(struct run_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'i': o->interactive = true; return 0;
 	case 't': o->tty = true; return 0;
-	case 'd': return cmd_fail("run: detached mode (-d) is not available yet in this version");
+	case 'd': o->detach = true; return 0;
+	case OPT_RESTART: return run_restart_check(o, arg);
 	case OPT_NAME: o->name = arg; return 0;
 	case OPT_RM: o->rm = true; return 0;
 	case 'w': o->workdir = arg; return 0;
@@ -171,7 +193,10 @@ static int take_opt(struct run_opts *o, int c, const char *arg)
 	case OPT_GROUP_ADD: target = &o->group_add; break;
 	case 'l': target = &o->labels; break;
 	case OPT_ULIMIT: target = &o->ulimits; break;
-	default: return EXIT_USAGE;
+	case 'm':
+	case 'c':
+	case RUN_OPT_RES_FIRST ... RUN_OPT_RES_LAST: return run_resources_opt(&o->res, c, arg);
+	default: return net_opts_take(o, c, arg);
 	}
 	if (strv_push(target, arg) < 0)
 		return cmd_fail("out of memory");
@@ -194,7 +219,7 @@ int run_parse(struct cmd_ctx *ctx, int argc, char **argv, struct run_opts *o, bo
 	o->seccomp = true;
 	*done = false;
 	optind = 1;
-	while ((c = cmd_getopt(ctx, argc, argv, "itde:v:w:u:h:l:", run_longopts, true)) != -1) {
+	while ((c = cmd_getopt(ctx, argc, argv, "itde:v:w:u:h:l:p:m:c:", run_longopts, true)) != -1) {
 		if (c == '?')
 			return EXIT_USAGE;
 		if (c == OPT_HELP) {
@@ -207,13 +232,11 @@ int run_parse(struct cmd_ctx *ctx, int argc, char **argv, struct run_opts *o, bo
 	}
 	if (cmd_nargs(ctx, argc - optind, 1, -1))
 		return EXIT_USAGE;
-	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
-		return cmd_fail("run: network \"%s\" not found (available: none, host)", o->network);
 	if (o->userns && !o->uidmap.size)
 		o->uidmap = (struct runtime_idmap){ 0, 100000, 65536 };
 	if (o->userns && !o->gidmap.size)
 		o->gidmap = o->uidmap;
-	if (check_caps(&o->cap_add) || check_caps(&o->cap_drop))
+	if (check_caps(&o->cap_add) || check_caps(&o->cap_drop) || run_resources_check(&o->res))
 		return EXIT_USAGE;
 	o->image = argv[optind];
 	o->args = argv + optind + 1;
@@ -227,4 +250,6 @@ void run_opts_release(struct run_opts *o)
 			       &o->cap_drop, &o->group_add, &o->labels, &o->ulimits };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		strv_free(all[i]);
+	net_opts_release(&o->net);
+	run_resources_release(&o->res);
 }

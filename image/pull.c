@@ -27,14 +27,18 @@
 #define PULL_WORKERS 4
 #define PROGRESS_MS 100
 
-enum job_state { JOB_WAITING, JOB_DOWNLOADING, JOB_DONE };
+enum job_state {
+	JOB_WAITING,
+	JOB_DOWNLOADING,
+	JOB_DONE
+};
 
 struct job {
 	size_t layer; /* index in the manifest */
 	char staged[32];
 	struct image_unpack_result res;
-	long long got;	/* bytes received (atomic) */
-	int state;	/* enum job_state (atomic) */
+	long long got; /* bytes received (atomic) */
+	int state;     /* enum job_state (atomic) */
 };
 
 struct pull {
@@ -82,8 +86,8 @@ static void say(const struct pull *p, const char *fmt, ...)
 
 /* GET a manifest or index by tag or digest; the bytes must hash to the
  * digest that named them (or that the registry claims). */
-static int get_manifest(struct pull *p, const char *reference, char **out, size_t *len,
-			char *ctype, size_t clen, char digest[DIGEST_BUF], struct err *err)
+static int get_manifest(struct pull *p, const char *reference, char **out, size_t *len, char *ctype,
+			size_t clen, char digest[DIGEST_BUF], struct err *err)
 {
 	static const char *const hdrs[] = { REG_ACCEPT, NULL };
 	struct reg_response r = { 0 };
@@ -92,8 +96,9 @@ static int get_manifest(struct pull *p, const char *reference, char **out, size_
 
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", p->ref.path, reference);
 	snprintf(what, sizeof(what), "manifest for %s", p->name);
-	if (reg_do(&p->sess, &(struct reg_request){ .method = "GET", .path = path, .headers = hdrs,
-						    .upload_fd = -1 },
+	if (reg_do(&p->sess,
+		   &(struct reg_request){
+			   .method = "GET", .path = path, .headers = hdrs, .upload_fd = -1 },
 		   &r, err) < 0)
 		return -1;
 	if (r.status != 200) {
@@ -104,10 +109,10 @@ static int get_manifest(struct pull *p, const char *reference, char **out, size_
 		err_set(err, ENOMEM, "pull: cannot hash manifest");
 		goto out;
 	}
-	if (digest_valid(reference) ? strcmp(reference, digest) != 0
-				    : r.digest[0] && strcmp(r.digest, digest) != 0) {
-		err_set(err, EINVAL, "%s: digest mismatch: content has %s, expected %s", what, digest,
-			digest_valid(reference) ? reference : r.digest);
+	if (digest_valid(reference) ? strcmp(reference, digest) != 0 :
+				      r.digest[0] && strcmp(r.digest, digest) != 0) {
+		err_set(err, EINVAL, "%s: digest mismatch: content has %s, expected %s", what,
+			digest, digest_valid(reference) ? reference : r.digest);
 		goto out;
 	}
 	snprintf(ctype, clen, "%s", r.content_type);
@@ -153,9 +158,10 @@ static int fetch_manifest(struct pull *p, struct err *err)
 		p->manifest_len = p->top_len;
 		break;
 	case REG_KIND_SCHEMA1:
-		return err_set(err, ENOTSUP,
-			       "%s: Docker schema 1 manifests are not supported (push it again with a current client)",
-			       p->name);
+		return err_set(
+			err, ENOTSUP,
+			"%s: Docker schema 1 manifests are not supported (push it again with a current client)",
+			p->name);
 	default:
 		return err_set(err, EINVAL, "%s: unknown manifest type \"%.100s\"", p->name, ctype);
 	}
@@ -171,8 +177,9 @@ static int fetch_config(struct pull *p, struct err *err)
 	int rc = -1;
 
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->ref.path, p->m.config.digest);
-	if (reg_do(&p->sess, &(struct reg_request){ .method = "GET", .path = path, .upload_fd = -1 },
-		   &r, err) < 0)
+	if (reg_do(&p->sess,
+		   &(struct reg_request){ .method = "GET", .path = path, .upload_fd = -1 }, &r,
+		   err) < 0)
 		return -1;
 	if (r.status != 200)
 		reg_status_err(&p->sess, &r, "image config", err);
@@ -204,8 +211,8 @@ static int check_config(struct pull *p, struct err *err)
 	if ((p->cfg.os && *p->cfg.os && strcmp(p->cfg.os, p->plat.os) != 0) ||
 	    (p->cfg.architecture && *p->cfg.architecture &&
 	     strcmp(p->cfg.architecture, p->plat.arch) != 0))
-		return err_set(err, EINVAL, "image %s is for %s/%s, not for the platform %s", p->name,
-			       p->cfg.os ? p->cfg.os : "?", p->cfg.architecture, want);
+		return err_set(err, EINVAL, "image %s is for %s/%s, not for the platform %s",
+			       p->name, p->cfg.os ? p->cfg.os : "?", p->cfg.architecture, want);
 	p->chains = calloc(p->m.n_layers + 1, sizeof(*p->chains));
 	p->job_of = calloc(p->m.n_layers + 1, sizeof(*p->job_of));
 	p->jobs = calloc(p->m.n_layers + 1, sizeof(*p->jobs));
@@ -245,7 +252,7 @@ struct blob_rd {
 	char ebuf[CURL_ERROR_SIZE];
 	char body[512]; /* an error response's start */
 	size_t body_len;
-	char msg[400];	/* why the stream failed, for the caller */
+	char msg[400]; /* why the stream failed, for the caller */
 };
 
 static size_t blob_write(char *data, size_t size, size_t nmemb, void *ctx)
@@ -255,7 +262,9 @@ static size_t blob_write(char *data, size_t size, size_t nmemb, void *ctx)
 
 	curl_easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &b->status);
 	if (b->status != 200) {
-		size_t k = n < sizeof(b->body) - 1 - b->body_len ? n : sizeof(b->body) - 1 - b->body_len;
+		size_t k = n < sizeof(b->body) - 1 - b->body_len ?
+				   n :
+				   sizeof(b->body) - 1 - b->body_len;
 		memcpy(b->body + b->body_len, data, k);
 		b->body_len += k;
 		b->body[b->body_len] = '\0';
@@ -437,13 +446,14 @@ static void progress(struct pull *p, bool done)
 		const struct job *j = p->job_of[i] < 0 ? NULL : &p->jobs[p->job_of[i]];
 		int st = j ? __atomic_load_n(&j->state, __ATOMIC_RELAXED) : JOB_DONE;
 
-		snprintf(rows[i].id, sizeof(rows[i].id), "%.12s", digest_hex(p->m.layers[i].digest));
+		snprintf(rows[i].id, sizeof(rows[i].id), "%.12s",
+			 digest_hex(p->m.layers[i].digest));
 		rows[i].total = p->m.layers[i].size;
 		rows[i].cur = j ? __atomic_load_n(&j->got, __ATOMIC_RELAXED) : 0;
-		rows[i].status = !j ? "Already exists"
-				    : st == JOB_DONE ? "Pull complete"
-				    : st == JOB_DOWNLOADING ? "Downloading"
-				    : "Waiting";
+		rows[i].status = !j                    ? "Already exists" :
+				 st == JOB_DONE        ? "Pull complete" :
+				 st == JOB_DOWNLOADING ? "Downloading" :
+							 "Waiting";
 	}
 	p->o->progress(p->o->progress_ctx, rows, p->m.n_layers, done);
 	free(rows);
@@ -524,9 +534,13 @@ static int commit(struct pull *p, char image_id[DIGEST_BUF], bool *existed, stru
 	cleanup_free struct storage_layer *layers = calloc(n + 1, sizeof(*layers));
 	cleanup_free const char **staged = calloc(n + 1, sizeof(*staged));
 	const char *tags[] = { p->name, NULL };
-	struct storage_commit c = { .layers = layers, .staged = staged, .n = n,
-				    .config = p->config, .config_len = p->config_len,
-				    .manifest = p->manifest, .manifest_len = p->manifest_len,
+	struct storage_commit c = { .layers = layers,
+				    .staged = staged,
+				    .n = n,
+				    .config = p->config,
+				    .config_len = p->config_len,
+				    .manifest = p->manifest,
+				    .manifest_len = p->manifest_len,
 				    .tags = tags };
 
 	if (!layers || !staged)
@@ -558,7 +572,8 @@ static int pull_run(struct pull *p, const char *ref, char image_id[DIGEST_BUF], 
 	    image_ref_familiar(&p->ref, p->name, sizeof(p->name)) < 0 ||
 	    reg_platform_parse(p->o ? p->o->platform : NULL, &p->plat, err) < 0)
 		return -1;
-	if (reg_session_open(&p->sess, p->ref.domain, p->ref.path, "pull", p->o, NULL, NULL, err) < 0 ||
+	if (reg_session_open(&p->sess, p->ref.domain, p->ref.path, "pull", p->o, NULL, NULL, err) <
+		    0 ||
 	    fetch_manifest(p, err) < 0 || fetch_config(p, err) < 0 || check_config(p, err) < 0)
 		return -1;
 	say(p, "%s: Pulling from %s", p->ref.digest[0] ? p->ref.digest : p->ref.tag, p->ref.path);

@@ -62,18 +62,19 @@ static int load_layers(struct push *p, json_t *rec, struct err *err)
 
 	p->n = json_array_size(layers);
 	if (p->n != p->cfg.n_diff_ids)
-		return err_set(err, EINVAL, "push: image %.19s has %zu layers but its config lists %zu",
+		return err_set(err, EINVAL,
+			       "push: image %.19s has %zu layers but its config lists %zu",
 			       p->image_id, p->n, p->cfg.n_diff_ids);
 	p->chains = calloc(p->n + 1, sizeof(*p->chains));
 	p->diff_ids = calloc(p->n + 1, sizeof(*p->diff_ids));
 	p->blobs = calloc(p->n + 1, sizeof(*p->blobs));
 	if (!p->chains || !p->diff_ids || !p->blobs)
 		return err_sys(err, ENOMEM, "push");
-	json_array_foreach(layers, i, v)
-	{
+	json_array_foreach (layers, i, v) {
 		const char *c = json_string_value(v);
 		if (!c || !digest_valid(c))
-			return err_set(err, EINVAL, "push: image %.19s has a bad layer list", p->image_id);
+			return err_set(err, EINVAL, "push: image %.19s has a bad layer list",
+				       p->image_id);
 		snprintf(p->chains[i], DIGEST_BUF, "%s", c);
 	}
 	return 0;
@@ -104,8 +105,9 @@ static int blob_exists(struct push *p, const char *digest, bool *yes, struct err
 	int rc = 0;
 
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->ref.path, digest);
-	if (reg_do(&p->sess, &(struct reg_request){ .method = "HEAD", .path = path, .upload_fd = -1 },
-		   &r, err) < 0)
+	if (reg_do(&p->sess,
+		   &(struct reg_request){ .method = "HEAD", .path = path, .upload_fd = -1 }, &r,
+		   err) < 0)
 		return -1;
 	*yes = r.status == 200;
 	if (r.status != 200 && r.status != 404)
@@ -138,8 +140,8 @@ static const char *authz_for(const struct push *p, const char *url)
 }
 
 /* Monolithic upload: POST for a session, PUT the bytes with the digest. */
-static int blob_upload(struct push *p, const char *digest, int fd, const void *mem,
-		       long long len, struct err *err)
+static int blob_upload(struct push *p, const char *digest, int fd, const void *mem, long long len,
+		       struct err *err)
 {
 	static const char *const hdrs[] = { "Content-Type: application/octet-stream", NULL };
 	struct reg_response r = { 0 };
@@ -148,18 +150,24 @@ static int blob_upload(struct push *p, const char *digest, int fd, const void *m
 	int rc = -1;
 
 	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", p->ref.path);
-	if (reg_do(&p->sess, &(struct reg_request){ .method = "POST", .path = path, .upload_fd = -1 },
-		   &r, err) < 0)
+	if (reg_do(&p->sess,
+		   &(struct reg_request){ .method = "POST", .path = path, .upload_fd = -1 }, &r,
+		   err) < 0)
 		return -1;
 	if (r.status != 202 || !r.location[0]) {
-		rc = r.status == 202 ? err_set(err, EPROTO, "push: registry gave no upload location")
-				     : reg_status_err(&p->sess, &r, "push: start upload", err);
+		rc = r.status == 202 ?
+			     err_set(err, EPROTO, "push: registry gave no upload location") :
+			     reg_status_err(&p->sess, &r, "push: start upload", err);
 		goto out;
 	}
 	if (upload_url(p, r.location, digest, &url, err) < 0 ||
 	    reg_http(&p->sess,
-		     &(struct reg_request){ .method = "PUT", .path = url, .headers = hdrs, .body = mem,
-					    .upload_fd = fd, .len = len },
+		     &(struct reg_request){ .method = "PUT",
+					    .path = url,
+					    .headers = hdrs,
+					    .body = mem,
+					    .upload_fd = fd,
+					    .len = len },
 		     authz_for(p, url), &r, err) < 0)
 		goto out;
 	if (r.status != 201 && r.status != 204)
@@ -269,7 +277,8 @@ static int push_layer(struct push *p, size_t i, struct err *err)
 	unlinkat(p->st.dirfd, name, 0);
 	if (rc < 0)
 		return err_prefix(err, "push %s: layer %.19s", p->name, p->blobs[i].digest);
-	say(p, "%.12s: %s", digest_hex(p->diff_ids[i]), existed ? "Layer already exists" : "Pushed");
+	say(p, "%.12s: %s", digest_hex(p->diff_ids[i]),
+	    existed ? "Layer already exists" : "Pushed");
 	return 0;
 }
 
@@ -321,8 +330,8 @@ static int push_manifest(struct push *p, const struct reg_blob *cfg, char digest
 {
 	bool oci = p->o && p->o->oci;
 	cleanup_free char *m = reg_manifest_build(cfg, p->blobs, p->n, oci);
-	const char *hdrs[] = { oci ? "Content-Type: " REG_MT_OCI_MANIFEST
-				   : "Content-Type: " REG_MT_DOCKER_MANIFEST,
+	const char *hdrs[] = { oci ? "Content-Type: " REG_MT_OCI_MANIFEST :
+				     "Content-Type: " REG_MT_DOCKER_MANIFEST,
 			       NULL };
 	struct reg_response r = { 0 };
 	char path[700], what[700];
@@ -333,14 +342,20 @@ static int push_manifest(struct push *p, const struct reg_blob *cfg, char digest
 	*size = (long long)strlen(m);
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", p->ref.path, p->ref.tag);
 	snprintf(what, sizeof(what), "push %s: manifest", p->name);
-	if (reg_do(&p->sess, &(struct reg_request){ .method = "PUT", .path = path, .headers = hdrs,
-						    .body = m, .len = *size, .upload_fd = -1 },
+	if (reg_do(&p->sess,
+		   &(struct reg_request){ .method = "PUT",
+					  .path = path,
+					  .headers = hdrs,
+					  .body = m,
+					  .len = *size,
+					  .upload_fd = -1 },
 		   &r, err) < 0)
 		return -1;
 	if (r.status != 201 && r.status != 200)
 		reg_status_err(&p->sess, &r, what, err);
 	else if (r.digest[0] && strcmp(r.digest, digest) != 0)
-		err_set(err, EPROTO, "%s: registry stored digest %s, we sent %s", what, r.digest, digest);
+		err_set(err, EPROTO, "%s: registry stored digest %s, we sent %s", what, r.digest,
+			digest);
 	else
 		rc = 0;
 	reg_response_release(&r);
@@ -355,8 +370,8 @@ static int push_run(struct push *p, const char *ref, char digest[DIGEST_BUF], lo
 	if (image_ref_parse(ref, &p->ref, err) < 0)
 		return -1;
 	if (p->ref.digest[0])
-		return err_set(err, EINVAL, "push: cannot push a digest reference (%s): tag it first",
-			       ref);
+		return err_set(err, EINVAL,
+			       "push: cannot push a digest reference (%s): tag it first", ref);
 	if (image_ref_familiar(&p->ref, p->name, sizeof(p->name)) < 0)
 		return err_set(err, ENAMETOOLONG, "push: reference too long");
 	if (load_image(p, err) < 0)
@@ -415,11 +430,15 @@ int image_registry_login(const char *host, const char *user, const char *pass,
 	    reg_session_open(&sess, host, NULL, "pull", o, user, pass, err) < 0)
 		return -1;
 	/* The token (or basic credentials) must now open /v2/. */
-	rc = reg_do(&sess, &(struct reg_request){ .method = "GET", .path = "/v2/", .upload_fd = -1 },
-		    &r, err);
+	rc = reg_do(&sess,
+		    &(struct reg_request){ .method = "GET", .path = "/v2/", .upload_fd = -1 }, &r,
+		    err);
 	if (rc == 0 && r.status != 200)
-		rc = r.status == 401 ? err_set(err, EACCES, "login %s: unauthorized: incorrect username or password", host)
-				     : reg_status_err(&sess, &r, "login", err);
+		rc = r.status == 401 ?
+			     err_set(err, EACCES,
+				     "login %s: unauthorized: incorrect username or password",
+				     host) :
+			     reg_status_err(&sess, &r, "login", err);
 	reg_response_release(&r);
 	reg_session_close(&sess);
 	if (rc == 0)

@@ -233,9 +233,23 @@ int image_ref_parse(const char *s, struct image_ref *ref, struct err *err)
 	return 0;
 }
 
+/* 1 if path's first component would be read back as a domain by
+ * split_domain ("docker.io/localhost/x", "docker.io/a.b/x"): dropping
+ * "docker.io/" from such a name would make it name another registry. */
+static bool path_reads_as_domain(const char *path)
+{
+	const char *slash = strchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	return slash && (memchr(path, '.', n) || memchr(path, ':', n) ||
+			 (n == 9 && memcmp(path, "localhost", 9) == 0));
+}
+
 int image_ref_familiar(const struct image_ref *ref, char *out, size_t len)
 {
-	bool hub = strcmp(ref->domain, DEFAULT_DOMAIN) == 0;
+	/* The familiar form must parse back to the same reference: the store
+	 * keys refs by it (found by tests/fuzz/fuzz_ref). */
+	bool hub = strcmp(ref->domain, DEFAULT_DOMAIN) == 0 && !path_reads_as_domain(ref->path);
 	const char *path = ref->path;
 	const size_t plen = strlen(OFFICIAL_PREFIX);
 	int n;

@@ -26,7 +26,8 @@ static bool media_is(const char *mt, const char *want)
 {
 	size_t n = strlen(want);
 	/* Content-Type may carry parameters: "...+json; charset=utf-8". */
-	return mt && strncasecmp(mt, want, n) == 0 && (mt[n] == '\0' || mt[n] == ';' || mt[n] == ' ');
+	return mt && strncasecmp(mt, want, n) == 0 &&
+	       (mt[n] == '\0' || mt[n] == ';' || mt[n] == ' ');
 }
 
 enum reg_kind reg_media_kind(const char *mt)
@@ -79,12 +80,14 @@ int reg_platform_parse(const char *s, struct reg_platform *p, struct err *err)
 		return 0;
 	}
 	if (strlen(s) >= sizeof(buf) || strstr(s, "//") || s[0] == '/' || s[strlen(s) - 1] == '/')
-		return err_set(err, EINVAL, "invalid platform \"%.100s\": want os/arch[/variant]", s);
+		return err_set(err, EINVAL, "invalid platform \"%.100s\": want os/arch[/variant]",
+			       s);
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *t = strtok_r(buf, "/", &save); t && n < 4; t = strtok_r(NULL, "/", &save))
 		parts[n++] = t;
 	if (n == 0 || n > 3)
-		return err_set(err, EINVAL, "invalid platform \"%.100s\": want os/arch[/variant]", s);
+		return err_set(err, EINVAL, "invalid platform \"%.100s\": want os/arch[/variant]",
+			       s);
 	if (n == 1) {
 		snprintf(p->os, sizeof(p->os), "linux");
 		snprintf(p->arch, sizeof(p->arch), "%.31s", parts[0]);
@@ -104,8 +107,7 @@ void reg_platform_format(const struct reg_platform *p, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s%s%s", p->os, p->arch, p->variant[0] ? "/" : "", p->variant);
 }
 
-static bool variant_matches(const struct reg_platform *want, const char *arch,
-			    const char *variant)
+static bool variant_matches(const struct reg_platform *want, const char *arch, const char *variant)
 {
 	if (!want->variant[0] || strcmp(want->variant, variant) == 0)
 		return true;
@@ -126,8 +128,7 @@ int reg_index_select(const char *json, size_t len, const struct reg_platform *wa
 		return err_set(err, EINVAL, "manifest list: %s", jerr.text);
 	if (!json_is_array(m))
 		return err_set(err, EINVAL, "manifest list: no manifests array");
-	json_array_foreach(m, i, e)
-	{
+	json_array_foreach (m, i, e) {
 		json_t *plat = json_object_get(e, "platform");
 		const char *os = json_string_value(json_object_get(plat, "os"));
 		const char *arch = json_string_value(json_object_get(plat, "architecture"));
@@ -139,7 +140,8 @@ int reg_index_select(const char *json, size_t len, const struct reg_platform *wa
 		    !variant_matches(want, arch, var ? var : ""))
 			continue;
 		if (!dg || !digest_valid(dg))
-			return err_set(err, EINVAL, "manifest list: entry %zu has an invalid digest", i);
+			return err_set(err, EINVAL,
+				       "manifest list: entry %zu has an invalid digest", i);
 		snprintf(digest, DIGEST_BUF, "%s", dg);
 		snprintf(media_type, mlen, "%s", mt ? mt : "");
 		return 0;
@@ -185,15 +187,15 @@ int reg_manifest_parse(const char *json, size_t len, struct reg_manifest *m, str
 	m->layers = calloc(json_array_size(layers) + 1, sizeof(*m->layers));
 	if (!m->layers)
 		return err_sys(err, ENOMEM, "manifest");
-	json_array_foreach(layers, i, l)
-	{
+	json_array_foreach (layers, i, l) {
 		char what[32];
 		snprintf(what, sizeof(what), "layer %zu", i);
 		if (blob_parse(l, &m->layers[i], what, err) < 0)
 			goto fail;
 		if (!reg_media_is_layer(m->layers[i].media_type)) {
-			err_set(err, EINVAL, "manifest: layer %zu has unsupported media type \"%.100s\"",
-				i, m->layers[i].media_type);
+			err_set(err, EINVAL,
+				"manifest: layer %zu has unsupported media type \"%.100s\"", i,
+				m->layers[i].media_type);
 			goto fail;
 		}
 		m->n_layers++;
@@ -386,7 +388,8 @@ static int transport_err(const struct reg_session *s, CURLcode rc, const char *e
 	if (rc == CURLE_COULDNT_CONNECT)
 		return err_set(err, ECONNREFUSED, "registry %s: cannot connect: %s", s->domain,
 			       ebuf[0] ? ebuf : curl_easy_strerror(rc));
-	return err_set(err, EIO, "registry %s: %s", s->domain, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+	return err_set(err, EIO, "registry %s: %s", s->domain,
+		       ebuf[0] ? ebuf : curl_easy_strerror(rc));
 }
 
 int reg_http(struct reg_session *s, const struct reg_request *rq, const char *authz,
@@ -452,16 +455,19 @@ int reg_status_err(const struct reg_session *s, const struct reg_response *r, co
 	switch (r->status) {
 	case 401:
 		if (s->have_creds)
-			return err_set(err, EACCES, "%s: unauthorized: incorrect username or password for %s",
+			return err_set(err, EACCES,
+				       "%s: unauthorized: incorrect username or password for %s",
 				       what, s->domain);
-		return err_set(err, EACCES,
-			       "%s: unauthorized: authentication required (run 'mydocker login %s')",
-			       what, s->domain);
+		return err_set(
+			err, EACCES,
+			"%s: unauthorized: authentication required (run 'mydocker login %s')", what,
+			s->domain);
 	case 403:
 		return err_set(err, EACCES, "%s: denied: %s", what,
 			       detail[0] ? detail : "requested access to the resource is denied");
 	case 404:
-		return err_set(err, ENOENT, "%s not found: %s", what, detail[0] ? detail : "not found");
+		return err_set(err, ENOENT, "%s not found: %s", what,
+			       detail[0] ? detail : "not found");
 	default:
 		return err_set(err, EIO, "%s: registry %s answered HTTP %ld%s%s", what, s->domain,
 			       r->status, detail[0] ? ": " : "", detail);
@@ -491,11 +497,11 @@ void *reg_easy_new(struct reg_session *s, const char *url, void **hdrs)
 
 /* ---- session ------------------------------------------------------------ */
 
-static int ping(struct reg_session *s, const char *scheme, struct reg_response *r,
-		struct err *err)
+static int ping(struct reg_session *s, const char *scheme, struct reg_response *r, struct err *err)
 {
 	snprintf(s->base, sizeof(s->base), "%s://%s", scheme, s->host);
-	return reg_http(s, &(struct reg_request){ .method = "GET", .path = "/v2/", .upload_fd = -1 },
+	return reg_http(s,
+			&(struct reg_request){ .method = "GET", .path = "/v2/", .upload_fd = -1 },
 			NULL, r, err);
 }
 
@@ -515,8 +521,9 @@ static int connect_v2(struct reg_session *s, bool insecure, struct err *err)
 			rc = err_set(err, EPROTO, "registry %s: bad WWW-Authenticate \"%.200s\"",
 				     s->domain, r.www_auth);
 	} else if (rc == 0 && r.status != 200) {
-		rc = err_set(err, EPROTO, "registry %s: GET /v2/ answered HTTP %ld: not a registry?",
-			     s->domain, r.status);
+		rc = err_set(err, EPROTO,
+			     "registry %s: GET /v2/ answered HTTP %ld: not a registry?", s->domain,
+			     r.status);
 	}
 	reg_response_release(&r);
 	return rc;
@@ -536,7 +543,8 @@ static int session_creds(struct reg_session *s, const struct image_registry_opts
 	}
 	if (reg_auth_file(o ? o->auth_file : NULL, path, sizeof(path), err) < 0)
 		return 0; /* no home: anonymous */
-	rc = reg_creds_get(path, s->domain, s->user, sizeof(s->user), s->pass, sizeof(s->pass), err);
+	rc = reg_creds_get(path, s->domain, s->user, sizeof(s->user), s->pass, sizeof(s->pass),
+			   err);
 	s->have_creds = rc > 0;
 	return rc < 0 ? -1 : 0;
 }

@@ -59,10 +59,14 @@ static char *param_slot(struct reg_challenge *c, const char *key, size_t klen, s
 		const char *name;
 		size_t off, len;
 	} slots[] = {
-		{ "realm", offsetof(struct reg_challenge, realm), sizeof(((struct reg_challenge *)0)->realm) },
-		{ "service", offsetof(struct reg_challenge, service), sizeof(((struct reg_challenge *)0)->service) },
-		{ "scope", offsetof(struct reg_challenge, scope), sizeof(((struct reg_challenge *)0)->scope) },
-		{ "error", offsetof(struct reg_challenge, error), sizeof(((struct reg_challenge *)0)->error) },
+		{ "realm", offsetof(struct reg_challenge, realm),
+		  sizeof(((struct reg_challenge *)0)->realm) },
+		{ "service", offsetof(struct reg_challenge, service),
+		  sizeof(((struct reg_challenge *)0)->service) },
+		{ "scope", offsetof(struct reg_challenge, scope),
+		  sizeof(((struct reg_challenge *)0)->scope) },
+		{ "error", offsetof(struct reg_challenge, error),
+		  sizeof(((struct reg_challenge *)0)->error) },
 	};
 
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
@@ -380,9 +384,10 @@ static int token_fetch(struct reg_session *s, struct err *err)
 		     basic, &r, err) < 0)
 		return -1;
 	if (r.status != 200) {
-		rc = r.status == 401 ? err_set(err, EACCES, "%s: unauthorized: incorrect username or password",
-					       s->domain)
-				     : reg_status_err(s, &r, "token", err);
+		rc = r.status == 401 ? err_set(err, EACCES,
+					       "%s: unauthorized: incorrect username or password",
+					       s->domain) :
+				       reg_status_err(s, &r, "token", err);
 		goto out;
 	}
 	root = json_loadb(r.body, r.len, 0, NULL);
@@ -395,8 +400,9 @@ static int token_fetch(struct reg_session *s, struct err *err)
 	}
 	free(s->authz);
 	s->authz = NULL;
-	rc = asprintf(&s->authz, "Authorization: Bearer %s", tok) < 0 ? err_sys(err, ENOMEM, "auth")
-									: 0;
+	rc = asprintf(&s->authz, "Authorization: Bearer %s", tok) < 0 ?
+		     err_sys(err, ENOMEM, "auth") :
+		     0;
 out:
 	reg_response_release(&r);
 	return rc;

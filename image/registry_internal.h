@@ -29,13 +29,18 @@
 #define REG_MT_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 /* What we ask for: every manifest and index kind we can use. */
-#define REG_ACCEPT                                                                    \
+#define REG_ACCEPT                                                                       \
 	"Accept: " REG_MT_OCI_MANIFEST ", " REG_MT_OCI_INDEX ", " REG_MT_DOCKER_MANIFEST \
 	", " REG_MT_DOCKER_LIST
 
 /* ---- media types ------------------------------------------------------ */
 
-enum reg_kind { REG_KIND_UNKNOWN, REG_KIND_MANIFEST, REG_KIND_INDEX, REG_KIND_SCHEMA1 };
+enum reg_kind {
+	REG_KIND_UNKNOWN,
+	REG_KIND_MANIFEST,
+	REG_KIND_INDEX,
+	REG_KIND_SCHEMA1
+};
 /* Classify a Content-Type (parameters after ';' ignored) or mediaType. */
 enum reg_kind reg_media_kind(const char *media_type);
 /* The kind of a document: its Content-Type when that says, else its
@@ -76,8 +81,7 @@ struct reg_manifest {
 };
 /* A schema 2 image manifest (Docker or OCI): every digest valid, every
  * layer a tar kind we can unpack. */
-int reg_manifest_parse(const char *json, size_t len, struct reg_manifest *m,
-		       struct err *err) WUR;
+int reg_manifest_parse(const char *json, size_t len, struct reg_manifest *m, struct err *err) WUR;
 void reg_manifest_release(struct reg_manifest *m);
 /* A new manifest JSON (heap, compact) for a config and layers; oci picks
  * the OCI media types, else Docker schema 2. */

@@ -353,7 +353,8 @@ static __attribute__((noinline)) int add_xattrs(struct tw *t, struct src *s)
 		return err_sys(t->err, errno, "write layer tar: list xattrs of %s", t->path);
 	for (ssize_t off = 0; off < n && nk < 512; off += (ssize_t)strlen(list + off) + 1)
 		keys[nk++] = list + off;
-	qsort(keys, nk, sizeof(keys[0]), cmp_str);
+	if (nk > 1)
+		qsort(keys, nk, sizeof(keys[0]), cmp_str);
 	for (size_t i = 0; i < nk; i++) {
 		if (add_xattr(t, s, proc, keys[i]) < 0)
 			return -1;
@@ -616,7 +617,8 @@ static int list_sorted(struct tw *t, int dirfd, char ***out, size_t *n)
 		return err_sys(t->err, e, "write layer tar: read dir %s", t->path);
 	}
 	closedir(d);
-	qsort(*out, *n, sizeof(**out), cmp_str);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), cmp_str);
 	return 0;
 }
 

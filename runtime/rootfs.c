@@ -19,6 +19,7 @@
 
 #include "base/cleanup.h"
 #include "base/fs.h"
+#include "runtime/cgroup/cgroup.h"
 #include "runtime/internal.h"
 #include "base/banned.h"
 
@@ -460,6 +461,7 @@ int rt_rootfs_setup(const struct runtime_spec *spec, struct err *err)
 	/* Kernel filesystems first, then volumes, so a volume under /dev lands
 	 * on our tmpfs, as in runc's mount order. */
 	if (mount_proc(root_fd, err) < 0 || mount_sys(root_fd, err) < 0 ||
+	    rt_cgroup_mount(spec, root_fd, err) < 0 ||
 	    rt_devices_setup(spec, root_fd, err) < 0 || mount_volumes(spec, root_fd, err) < 0 ||
 	    bind_etc_files(spec, root_fd, err) < 0 || pivot(root_fd, err) < 0)
 		return -1;

@@ -19,7 +19,9 @@
 
 #include "base/cleanup.h"
 #include "base/fs.h"
+#include "runtime/cgroup/cgroup.h"
 #include "runtime/internal.h"
+#include "runtime/net/net.h"
 #include "runtime/pty.h"
 #include "base/banned.h"
 
@@ -217,12 +219,19 @@ static void __attribute__((noreturn)) run_init(pid_t child)
 
 /* With --init: fork the real process. Signals stay blocked in PID 1, which
  * takes them with sigwaitinfo(2); a PID 1 ignores signals it has no handler
- * for, but blocked ones are queued (pid_namespaces(7)). */
+ * for, but blocked ones are queued (pid_namespaces(7)). The real process
+ * waits until PID 1 has closed every fd but stdio (the end of the pipe
+ * closes with them), so that not even for a moment does PID 1 hold one
+ * the container could reach through /proc/1/fd. */
 static int fork_init(struct err *err)
 {
 	sigset_t all, none;
+	int p[2];
+	char c;
 	pid_t pid;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	pid = fork();
@@ -230,6 +239,10 @@ static int fork_init(struct err *err)
 		return err_sys(err, errno, "fork the container's init");
 	if (pid > 0)
 		run_init(pid);
+	close(p[1]);
+	while (read(p[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(p[0]);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	return 0;
@@ -339,6 +352,9 @@ static int release_child(const struct runtime_spec *spec, pid_t pid, int sync_fd
 
 	if (spec->userns && (write_map(pid, "uid_map", &spec->uidmap, err) < 0 ||
 			     write_map(pid, "gid_map", &spec->gidmap, err) < 0))
+		return -1;
+	if (spec->netmode == RT_NET_BRIDGE && spec->net &&
+	    runtime_net_attach(spec->net, pid, err) < 0)
 		return -1;
 	if (spec->on_created && spec->on_created(pid, spec->hook_data, err) < 0)
 		return -1;
@@ -515,9 +531,74 @@ static int start(const struct runtime_spec *spec, const struct rt_security *sec,
 	return rc;
 }
 
+/* Until the exec, as start() does, then hand the process to the caller. */
+static int start_detached(const struct runtime_spec *spec, const struct rt_security *sec,
+			  struct runtime_result *res, int *master_fd, struct err *err)
+{
+	int sv[2], rc = -1;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(err, errno, "socketpair");
+	pid = clone_container(spec);
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(spec, sec, sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		err_sys(err, errno, "clone the container process");
+	} else if (release_child(spec, pid, sv[0], err) < 0 ||
+		   await_exec(sv[0], master_fd, err) < 0) {
+		if (*master_fd >= 0)
+			close(*master_fd);
+		*master_fd = -1;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	} else {
+		res->pid = pid;
+		rc = 0;
+	}
+	close(sv[0]);
+	return rc;
+}
+
+int runtime_start(const struct runtime_spec *spec, struct runtime_result *res, int *master_fd,
+		  struct err *err)
+{
+	struct rt_security sec;
+	struct rt_cgroup cg;
+	struct rt_cg_hook hook;
+	struct runtime_spec s;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	*master_fd = -1;
+	if (!spec->argv || !spec->argv[0])
+		return err_set(err, EINVAL, "no command specified");
+	if (!spec->rootfs || spec->rootfs[0] != '/')
+		return err_set(err, EINVAL, "rootfs must be an absolute path");
+	if (rt_security_prepare(spec, &sec, err) < 0)
+		return -1;
+	/* The cgroup outlives this call: runtime_cgroup_release removes it. */
+	if (rt_cgroup_setup(&cg, spec, err) < 0) {
+		rt_security_release(&sec);
+		return -1;
+	}
+	rt_cgroup_hook(&cg, spec, &s, &hook);
+	rc = start_detached(&s, &sec, res, master_fd, err);
+	if (rc < 0)
+		rt_cgroup_finish(&cg, NULL);
+	rt_security_release(&sec);
+	return rc;
+}
+
 int runtime_run(const struct runtime_spec *spec, struct runtime_result *res, struct err *err)
 {
 	struct rt_security sec;
+	struct rt_cgroup cg;
+	struct rt_cg_hook hook;
+	struct runtime_spec s;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -528,7 +609,16 @@ int runtime_run(const struct runtime_spec *spec, struct runtime_result *res, str
 	memset(&sec, 0, sizeof(sec));
 	if (rt_security_prepare(spec, &sec, err) < 0)
 		return -1;
-	rc = start(spec, &sec, res, err);
+	/* Limits are in place before clone; the parent puts the child in
+	 * the cgroup before letting it go (rt_cgroup_hook), and the cgroup
+	 * goes when the container's init is reaped. */
+	if (rt_cgroup_setup(&cg, spec, err) < 0) {
+		rt_security_release(&sec);
+		return -1;
+	}
+	rt_cgroup_hook(&cg, spec, &s, &hook);
+	rc = start(&s, &sec, res, err);
+	rt_cgroup_finish(&cg, rc == 0 ? res : NULL);
 	rt_security_release(&sec);
 	return rc;
 }

@@ -156,7 +156,8 @@ teardown() { teardown_store; }
 	run md ps -a
 	[[ "$output" == *"Exited (127)"* ]]
 	md rm failed
-	! pgrep -f "mydocker-test.*run" >/dev/null
+	# No process is left whose root is in the store.
+	! (for p in /proc/[0-9]*; do readlink "$p/root"; done 2>/dev/null | grep -q "$TEST_TMP")
 }
 
 @test "run: ps -a lists exited containers; rm by name and id prefix" {

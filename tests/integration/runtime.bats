@@ -35,6 +35,7 @@ setup() {
 	[ -x "$RT_HARNESS" ] || skip "rt_harness not built (make unit-bins)"
 	ROOTFS=$TEST_TMP/rootfs
 	cp -a "$BASE_ROOTFS" "$ROOTFS"
+	chmod 755 "$ROOTFS"
 }
 
 teardown() {
@@ -48,11 +49,13 @@ rt() {
 	"$RT_HARNESS" "$@"
 }
 
-# The processes whose root directory is the test's rootfs.
-procs_in_rootfs() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/root" 2>/dev/null)" = "$ROOTFS" ] && echo "${p#/proc/}"
+# Pids of the processes whose command line is exactly "$@" (a unique sleep
+# duration marks a test's container processes).
+procs_running() {
+	local f want="$*" cmd
+	for f in /proc/[0-9]*/cmdline; do
+		cmd=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+		[ "$cmd" = "$want " ] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
 	done
 	return 0
 }
@@ -138,17 +141,18 @@ procs_in_rootfs() {
 }
 
 @test "signals-are-forwarded-to-the-container" {
-	"$RT_HARNESS" --init "$ROOTFS" sleep 30 &
-	local pid=$!
-	sleep 0.5
+	"$RT_HARNESS" --init "$ROOTFS" sleep 1005 &
+	local pid=$! rc=0 i
+	for i in $(seq 50); do [ -n "$(procs_running sleep 1005)" ] && break; sleep 0.1; done
 	kill -TERM "$pid"
-	local rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 143 ]
 	# A PID 1 with a handler gets the signal itself.
-	"$RT_HARNESS" "$ROOTFS" sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' &
+	mkdir "$TEST_TMP/vol"
+	"$RT_HARNESS" --bind "$TEST_TMP/vol:/data" "$ROOTFS" \
+		sh -c 'trap "exit 7" TERM; touch /data/ready; while :; do sleep 0.1; done' &
 	pid=$!
-	sleep 0.5
+	for i in $(seq 50); do [ -e "$TEST_TMP/vol/ready" ] && break; sleep 0.1; done
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
@@ -299,29 +303,32 @@ procs_in_rootfs() {
 }
 
 @test "nothing-left-behind" {
-	rt --init "$ROOTFS" sh -c 'sleep 100 & sleep 100 & echo started' &
-	wait $!
+	run rt --init "$ROOTFS" sh -c 'sleep 1003 & sleep 1003 & sleep 0.2; echo started'
+	[ "$output" = started ]
 	sleep 0.3
-	[ -z "$(procs_in_rootfs)" ]
+	[ -z "$(procs_running sleep 1003)" ]
+	run rt "$ROOTFS" sh -c 'sleep 1004 & sleep 0.2; echo started'
+	sleep 0.3
+	[ -z "$(procs_running sleep 1004)" ]
 	assert_no_mounts
 }
 
 @test "failing-hook-kills-the-child" {
-	run rt --hook-fail "$ROOTFS" sleep 100
+	run rt --hook-fail "$ROOTFS" sleep 1001
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"on_created hook refused container"* ]]
-	[ -z "$(procs_in_rootfs)" ]
+	[ -z "$(procs_running sleep 1001)" ]
 }
 
 @test "container-dies-with-its-runtime-process" {
-	"$RT_HARNESS" --user 65534 "$ROOTFS" sleep 100 &
-	local pid=$!
-	sleep 0.5
-	[ -n "$(procs_in_rootfs)" ]
+	"$RT_HARNESS" --user 65534 "$ROOTFS" sleep 1002 &
+	local pid=$! i
+	for i in $(seq 50); do [ -n "$(procs_running sleep 1002)" ] && break; sleep 0.1; done
+	[ -n "$(procs_running sleep 1002)" ]
 	kill -9 "$pid"
 	wait "$pid" || true
 	sleep 0.3
-	[ -z "$(procs_in_rootfs)" ]
+	[ -z "$(procs_running sleep 1002)" ]
 }
 
 @test "cgroup-namespace-root-is-the-container-cgroup" {

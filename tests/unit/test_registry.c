@@ -60,7 +60,8 @@ static void challenge_basic_and_errors(void **state)
 static void error_body(void **state)
 {
 	char out[200];
-	const char *j = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}";
+	const char *j =
+		"{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}";
 
 	(void)state;
 	reg_error_body(j, strlen(j), out, sizeof(out));
@@ -142,8 +143,8 @@ static void pick(const char *plat, const char *want)
 
 	assert_int_equal(reg_platform_parse(plat, &p, &err), 0);
 	if (!want) {
-		assert_int_equal(reg_index_select(INDEX, strlen(INDEX), &p, dg, mt, sizeof(mt), &err),
-				 -1);
+		assert_int_equal(
+			reg_index_select(INDEX, strlen(INDEX), &p, dg, mt, sizeof(mt), &err), -1);
 		assert_non_null(strstr(err.msg, "no matching manifest for"));
 		return;
 	}
@@ -157,17 +158,19 @@ static void index_select(void **state)
 	(void)state;
 	pick("linux/amd64", DG_A);
 	pick("linux/arm/v7", DG_C);
-	pick("linux/arm", DG_B); /* no variant wanted: the first arm entry */
+	pick("linux/arm", DG_B);      /* no variant wanted: the first arm entry */
 	pick("linux/arm64/v8", DG_D); /* arm64 without variant is v8 */
 	pick("linux/s390x", NULL);
 	pick("windows/amd64", NULL);
 }
 
-static const char *MANIFEST =
-	"{\"schemaVersion\":2,\"mediaType\":\"" REG_MT_DOCKER_MANIFEST "\","
-	"\"config\":{\"mediaType\":\"" REG_MT_DOCKER_CONFIG "\",\"size\":10,\"digest\":\"" DG_A "\"},"
-	"\"layers\":[{\"mediaType\":\"" REG_MT_DOCKER_LAYER_GZIP "\",\"size\":20,\"digest\":\"" DG_B
-	"\"},{\"mediaType\":\"" REG_MT_DOCKER_LAYER_GZIP "\",\"size\":30,\"digest\":\"" DG_C "\"}]}";
+static const char *MANIFEST = "{\"schemaVersion\":2,\"mediaType\":\"" REG_MT_DOCKER_MANIFEST "\","
+			      "\"config\":{\"mediaType\":\"" REG_MT_DOCKER_CONFIG
+			      "\",\"size\":10,\"digest\":\"" DG_A "\"},"
+			      "\"layers\":[{\"mediaType\":\"" REG_MT_DOCKER_LAYER_GZIP
+			      "\",\"size\":20,\"digest\":\"" DG_B
+			      "\"},{\"mediaType\":\"" REG_MT_DOCKER_LAYER_GZIP
+			      "\",\"size\":30,\"digest\":\"" DG_C "\"}]}";
 
 static void manifest_parse(void **state)
 {
@@ -198,12 +201,14 @@ static void manifest_bad(void **state)
 {
 	struct reg_manifest m;
 	struct err err = { 0 };
-	const char *bad_digest = "{\"schemaVersion\":2,\"config\":{\"size\":1,\"digest\":\"sha256:../x\"},"
-				 "\"layers\":[]}";
-	const char *bad_layer = "{\"schemaVersion\":2,\"config\":{\"size\":1,\"digest\":\"" DG_A "\"},"
-				"\"layers\":[{\"mediaType\":\"text/plain\",\"size\":1,\"digest\":\"" DG_B
-				"\"}]}";
-	const char *no_size = "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG_A "\"},\"layers\":[]}";
+	const char *bad_digest =
+		"{\"schemaVersion\":2,\"config\":{\"size\":1,\"digest\":\"sha256:../x\"},"
+		"\"layers\":[]}";
+	const char *bad_layer =
+		"{\"schemaVersion\":2,\"config\":{\"size\":1,\"digest\":\"" DG_A "\"},"
+		"\"layers\":[{\"mediaType\":\"text/plain\",\"size\":1,\"digest\":\"" DG_B "\"}]}";
+	const char *no_size = "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG_A
+			      "\"},\"layers\":[]}";
 
 	(void)state;
 	assert_int_equal(reg_manifest_parse(bad_digest, strlen(bad_digest), &m, &err), -1);
@@ -262,18 +267,22 @@ static void credentials(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/sub/auth.json", dir);
-	assert_int_equal(reg_creds_get(path, "h:5000", user, sizeof(user), pass, sizeof(pass), &err), 0);
+	assert_int_equal(
+		reg_creds_get(path, "h:5000", user, sizeof(user), pass, sizeof(pass), &err), 0);
 	assert_int_equal(reg_creds_set(path, "h:5000", "alice", "s3cr:et", &err), 0);
 	assert_int_equal(reg_creds_set(path, "other", "bob", "pw", &err), 0);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(reg_creds_get(path, "h:5000", user, sizeof(user), pass, sizeof(pass), &err), 1);
+	assert_int_equal(
+		reg_creds_get(path, "h:5000", user, sizeof(user), pass, sizeof(pass), &err), 1);
 	assert_string_equal(user, "alice");
 	assert_string_equal(pass, "s3cr:et");
 	assert_int_equal(reg_creds_erase(path, "h:5000", &err), 1);
 	assert_int_equal(reg_creds_erase(path, "h:5000", &err), 0);
-	assert_int_equal(reg_creds_get(path, "h:5000", user, sizeof(user), pass, sizeof(pass), &err), 0);
-	assert_int_equal(reg_creds_get(path, "other", user, sizeof(user), pass, sizeof(pass), &err), 1);
+	assert_int_equal(
+		reg_creds_get(path, "h:5000", user, sizeof(user), pass, sizeof(pass), &err), 0);
+	assert_int_equal(reg_creds_get(path, "other", user, sizeof(user), pass, sizeof(pass), &err),
+			 1);
 	assert_string_equal(user, "bob");
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/sub", dir);
@@ -291,7 +300,8 @@ static void credentials_bad_file(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[1,2]", 5), 5);
 	close(fd);
-	assert_int_equal(reg_creds_get(path, "h", user, sizeof(user), pass, sizeof(pass), &err), -1);
+	assert_int_equal(reg_creds_get(path, "h", user, sizeof(user), pass, sizeof(pass), &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "not a credentials file"));
 	unlink(path);
 }
