@@ -4,7 +4,10 @@
 CC      ?= gcc
 PKGS    := libarchive libcrypto jansson libcap libseccomp libcurl libmnl libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libarchive, libcurl and libnftables (and the ~40 libraries behind them)
+# are dlopen'ed on first use by their shims (base/dlib.h): headers only.
+DLOPEN_PKGS := libarchive libcurl libnftables
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(DLOPEN_PKGS),$(PKGS)) 2>/dev/null)
 VERSION := 0.1.0
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
@@ -23,7 +26,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 # Normal build in build/, sanitizer build in build-asan/.
 B       ?= build
-OBJ_LIB  = $(SRC_LIB:%.c=$(B)/%.o)
+OBJ_LIB  = $(SRC_LIB:%.c=$(B)/%.o) $(B)/monitor/blob.o
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps test unit integration asan bench format format-check lint fuzz clean install
@@ -46,13 +49,28 @@ $(B)/tests/%: tests/unit/%.c $(OBJ_LIB)
 
 unit-bins: $(UNIT_BIN) $(B)/mydocker
 
+# The runtime-only test driver (tests/integration/runtime.bats).
+include tests/rt_harness.mk
+
+# The per-container monitor (monitor/, see monitor/monitor.h): a small
+# static program on libc only, musl's when musl-gcc is there (~30 kB
+# resident) else glibc's, embedded into mydocker by monitor/blob.S.
+MON_CC  := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
+MON_SRC := $(sort $(wildcard monitor/*.c))
+$(B)/monitor/mydocker-monitor: $(MON_SRC) monitor/monitor.h base/err.h base/banned.h
+	@mkdir -p $(dir $@)
+	$(MON_CC) -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -Os -static -s -o $@ $(MON_SRC)
+
+$(B)/monitor/blob.o: monitor/blob.S $(B)/monitor/mydocker-monitor
+	$(CC) -c -DMONITOR_BIN='"$(B)/monitor/mydocker-monitor"' -o $@ $<
+
 # Every build, runtime and test package; idempotent.
 DEPS := build-essential pkg-config libarchive-dev libssl-dev libjansson-dev libcap-dev \
         libseccomp-dev libcurl4-openssl-dev libcmocka-dev bats busybox-static tmux util-linux iproute2 \
         zstd xz-utils bzip2 gzip umoci skopeo clang-format cppcheck attr psmisc shellcheck \
         python3 curl docker-registry apache2-utils podman \
         libmnl-dev libnftables-dev nftables \
-        clang libclang-rt-14-dev
+        clang libclang-rt-14-dev musl-tools
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q 'install ok installed' || echo $$p; done); \

@@ -18,6 +18,12 @@
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		    struct err *err)
 {
+	return fs_write_file(dirfd, name, data, len, mode, true, err);
+}
+
+int fs_write_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		  bool durable, struct err *err)
+{
 	char tmp[PATH_MAX];
 	const char *p = data;
 	int fd;
@@ -36,7 +42,7 @@ int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -189,8 +195,8 @@ int fs_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
  * prefix before it resolved to) when missing. A dangling symlink there
  * makes mkdirat fail with EEXIST and the reopen with ENOENT: the step fails,
  * it never creates the symlink's target. */
-static int mkdir_step(int root_fd, int parent_fd, const char *prefix, const char *name,
-		      size_t len, mode_t mode)
+static int mkdir_step(int root_fd, int parent_fd, const char *prefix, const char *name, size_t len,
+		      mode_t mode)
 {
 	char comp[NAME_MAX + 1];
 	int fd = fs_open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0);

@@ -3,6 +3,7 @@
 #ifndef MYDOCKER_BASE_FS_H
 #define MYDOCKER_BASE_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -12,6 +13,11 @@
  * leaves either the old or the new content. */
 int fs_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		    struct err *err) WUR;
+/* The same; durable=false skips the fsync: still atomic (old or new
+ * content) while the system stays up, for files that are worthless after a
+ * crash anyway (e.g. records of --rm containers). */
+int fs_write_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		  bool durable, struct err *err) WUR;
 /* Read a whole file (at most max bytes; larger is an error) into a
  * NUL-terminated heap buffer. len may be NULL. Missing file: err->code ENOENT. */
 int fs_read_all(int dirfd, const char *name, char **out, size_t *len, size_t max,

@@ -4,7 +4,8 @@
 #
 # Env: MYDOCKER (binary, default build/mydocker), BENCH_DIR (scratch and the
 # cached import input, default /var/tmp/mydocker-bench), N (latency runs),
-# RUNS (import runs), BENCH_IMPORT_MB, BENCH_ONLY="import run_latency".
+# RUNS (import runs), BENCH_IMPORT_MB, BENCH_ONLY="import run_latency ..."
+# (default: every bench/*.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export MYDOCKER="${MYDOCKER:-$here/../build/mydocker}"
@@ -15,10 +16,21 @@ ver=$("$MYDOCKER" --version 2>/dev/null) || ver="not built"
 echo "# mydocker: $MYDOCKER ($ver)"
 echo "# host: $(uname -srm), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 
+# The two base parts first, then every other bench/*.sh (each prints its
+# own table and sources lib.sh).
+parts=(import run_latency)
+for f in "$here"/*.sh; do
+	p=$(basename "$f" .sh)
+	case " ${parts[*]} lib run " in *" $p "*) continue ;; esac
+	parts+=("$p")
+done
+# shellcheck disable=SC2206 # BENCH_ONLY is a space-separated list of names
+[ -n "${BENCH_ONLY:-}" ] && parts=($BENCH_ONLY)
+
 rc=0
-for part in ${BENCH_ONLY:-import run_latency}; do
+for part in "${parts[@]}"; do
 	echo
 	echo "## $part"
-	"$here/$part.sh" || { echo "$part: failed ($?)"; rc=1; }
+	bash "$here/$part.sh" || { echo "$part: failed ($?)"; rc=1; }
 done
 exit $rc

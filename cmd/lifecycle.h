@@ -79,14 +79,19 @@ int ctr_spec_build(const struct storage_container *c, json_t *cfg, struct ctr_sp
 void ctr_spec_release(struct ctr_spec *cs);
 
 /* ---- monitor (cmd/monitor.c) ------------------------------------------------------ */
-/* Start the container under a new monitor process (double fork, own
- * session) and wait until its process runs or failed. lock_fd: the
- * container lock, held by the caller; the monitor inherits it for its
- * first state write. */
+/* Start the container under a new monitor process (monitor/main.c,
+ * embedded: exec'd from a sealed memfd; double fork, own session) and
+ * wait until its process runs or failed. lock_fd: the container lock,
+ * held by the caller; the monitor's __start inherits it for its first
+ * state write. */
 int ctr_monitor_spawn(struct cmd_ctx *ctx, const struct storage_container *c, int lock_fd,
 		      struct err *err) WUR;
-/* `mydocker __monitor ID LOCKFD READYFD`: the monitor's entry point. */
-int cmd_monitor(struct cmd_ctx *ctx, int argc, char **argv);
+/* The internal commands the monitor runs us for (argv[idx] "__start",
+ * "__exited"; see cmd/monitor.c); argv is main's. */
+int ctr_internal_main(struct cmd_ctx *ctx, int argc, char **argv, int idx);
+/* Note our on-disk path in the environment before a sealed re-exec
+ * loses it: the monitor execs it later. First thing in main. */
+void ctr_note_self_exe(void);
 
 /* ---- helpers of the commands (cmd/lifecycle.c) ------------------------------------ */
 /* Start a created or exited container (lock, state check, monitor). */

@@ -268,10 +268,12 @@ int cmd_main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* The per-container monitor (cmd/monitor.c): internal, not listed. */
-	if (!strcmp(argv[idx], "__monitor")) {
-		ctx.name = "__monitor";
-		rc = cmd_monitor(&ctx, argc - idx, argv + idx);
+	ctr_note_self_exe();
+	/* What the per-container monitor runs us for (cmd/monitor.c):
+	 * internal, not listed. */
+	if (!strncmp(argv[idx], "__", 2)) {
+		ctx.name = argv[idx];
+		rc = ctr_internal_main(&ctx, argc, argv, idx);
 		if (ctx.store_open)
 			storage_close(&ctx.store);
 		return rc;

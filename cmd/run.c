@@ -247,7 +247,7 @@ static int write_etc_file(struct run *r, int idx, const char *name, const char *
 	dfd = open(r->c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return err_sys(err, errno, "open %s", r->c.dir);
-	rc = fs_write_atomic(dfd, name, data, strlen(data), 0644, err);
+	rc = fs_write_file(dfd, name, data, strlen(data), 0644, !r->o.rm, err);
 	close(dfd);
 	return rc;
 }
@@ -438,6 +438,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct runtime_result res = { 0 };
 	struct err err = { 0 };
 	void *hook[2] = { ctx, &r };
+	char cache_dir[PATH_MAX]; /* <root>/cache: compiled seccomp filters */
 	bool done;
 	int code;
 
@@ -463,6 +464,8 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	/* Cgroups of runners that were killed before they could clean up. */
 	runtime_cgroup_prune(r.o.res.cgroup_parent);
 	fill_spec(&r, &spec);
+	if (fs_join(cache_dir, sizeof(cache_dir), ctx->store.root, "cache") == 0)
+		spec.cache_dir = cache_dir;
 	spec.on_created = on_created;
 	spec.hook_data = hook;
 	if (runtime_run(&spec, &res, &err) < 0) {

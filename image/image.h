@@ -123,6 +123,19 @@ int image_layer_write_tar(int src_dirfd, enum whiteout_form wf, const char *comp
 			  image_write_fn wr, void *wctx, struct image_tar_result *res,
 			  struct err *err) WUR;
 
+/* ---- a stored layer -> its original tar (image/tar_split_replay.c) ------ */
+
+/* The layer chain_id as a tar, hashed and compressed like
+ * image_layer_write_tar. A layer unpacked with a tar-split record (kept
+ * beside diff/ when image_layer_unpack ran in a store staging dir) gets its
+ * original tar back byte for byte, checked against its diff_id: a
+ * mismatch (the stored files were modified) is an error. A layer without
+ * one gets the regenerated tar, whose diff_id may differ from the stored
+ * one (the caller then rewrites the config). */
+int image_layer_write_stored(struct store *s, const char *chain_id, const char *compression,
+			     image_write_fn wr, void *wctx, struct image_tar_result *res,
+			     struct err *err) WUR;
+
 /* ---- registries (image/registry*.c, image/pull.c, image/push.c) -------- */
 
 /* Per-layer progress of a pull or push, for a terminal display. */

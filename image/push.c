@@ -1,9 +1,10 @@
 /* push: a local image to a registry. Each layer is written as a gzip tar
  * into the staging dir (hashed while written), then uploaded unless the
  * registry has it (HEAD); the config and a manifest (Docker schema 2, or
- * OCI) follow. A layer whose re-written tar no longer hashes to the
- * config's diff_id (it came from a tar another tool wrote) gets its new
- * diff_id in a rewritten config, so the pushed image always verifies. */
+ * OCI) follow. Layers are written as their original tar (tar-split), so
+ * the image ID stays; one stored without a tar-split is regenerated, and
+ * if that no longer hashes to the config's diff_id it gets its new diff_id
+ * in a rewritten config, so the pushed image always verifies. */
 #include "image/image.h"
 
 #include <errno.h>
@@ -209,20 +210,16 @@ static int write_fd(void *ctx, const void *buf, size_t len)
 /* The layer as a gzip tar in the staging dir; returns its fd. */
 static int layer_tar(struct push *p, size_t i, struct err *err)
 {
-	char diff[4096], name[32];
+	char name[32];
 	struct image_tar_result res;
-	cleanup_close int dir = -1, fd = -1;
+	cleanup_close int fd = -1;
 
-	if (storage_layer_diff_path(p->s, p->chains[i], diff, sizeof(diff)) < 0 ||
-	    (dir = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return err_sys(err, errno, "push: layer %.19s", p->chains[i]);
 	snprintf(name, sizeof(name), "layer%zu", i);
 	fd = openat(p->st.dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_sys(err, errno, "push: staging");
-	if (image_layer_write_tar(dir, storage_whiteout_form(p->s), "gzip", write_fd, &fd, &res,
-				  err) < 0)
-		return err_prefix(err, "push: layer %.19s", p->chains[i]);
+	if (image_layer_write_stored(p->s, p->chains[i], "gzip", write_fd, &fd, &res, err) < 0)
+		return err_prefix(err, "push");
 	snprintf(p->diff_ids[i], DIGEST_BUF, "%s", res.diff_id);
 	snprintf(p->blobs[i].digest, DIGEST_BUF, "%s", res.blob_digest);
 	snprintf(p->blobs[i].media_type, sizeof(p->blobs[i].media_type), "%s",

@@ -1,6 +1,6 @@
 /* save: images back to tars. commit (a container's upper dir -> a new layer
  * and image) and save (docker-archive as docker 25 writes it, or an OCI
- * archive), both built on image_layer_write_tar. */
+ * archive), built on image_layer_write_tar and image_layer_write_stored. */
 #include "image/image.h"
 
 #include <archive.h>
@@ -126,9 +126,9 @@ static int fd_write(void *ctx, const void *buf, size_t len)
 }
 
 /* Write a layer dir's tar into a new staging file; fd is left open at its end. */
-static int layer_to_file(struct store *s, struct storage_staging *st, const char *chain_id,
-			 int src_fd, const char *name, const char *comp, const char *const *skip,
-			 int *out_fd, struct image_tar_result *res, struct err *err)
+static int layer_to_file(struct store *s, struct storage_staging *st, int src_fd,
+			 const char *name, const char *comp, const char *const *skip, int *out_fd,
+			 struct image_tar_result *res, struct err *err)
 {
 	cleanup_close int fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
@@ -136,7 +136,7 @@ static int layer_to_file(struct store *s, struct storage_staging *st, const char
 		return err_sys(err, errno, "create staging file");
 	if (image_layer_write_tar_skip(src_fd, storage_whiteout_form(s), comp, skip, fd_write, &fd,
 				       res, err) < 0)
-		return chain_id ? err_prefix(err, "layer %.19s", chain_id) : -1;
+		return -1;
 	*out_fd = TAKE_FD(fd);
 	return 0;
 }
@@ -191,8 +191,8 @@ static int commit_layer(struct commit *c, int upper_fd, struct err *err)
 	cleanup_close int fd = -1, dest = -1;
 	size_t n = c->pc.n_diff_ids;
 
-	if (layer_to_file(c->s, &c->st, NULL, upper_fd, "layer.tar", "none", c->o->skip, &fd,
-			  &c->tar, err) < 0)
+	if (layer_to_file(c->s, &c->st, upper_fd, "layer.tar", "none", c->o->skip, &fd, &c->tar,
+			  err) < 0)
 		return err_prefix(err, "commit");
 	if (digest_chain_id(n ? c->chains[n - 1] : NULL, c->tar.diff_id, c->chain) < 0)
 		return err_sys(err, ENOMEM, "commit: chain id");
@@ -458,16 +458,16 @@ static int image_prepare(struct save *sv, struct save_image *im, struct err *err
 	return rc;
 }
 
+/* The layer's original tar when its tar-split was kept, else regenerated. */
 static int layer_write(struct save *sv, struct save_layer *l, struct err *err)
 {
-	char dir[PATH_MAX];
-	cleanup_close int dfd = -1, fd = -1;
+	cleanup_close int fd =
+		openat(sv->st.dirfd, l->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	struct image_tar_result res;
 
-	if (storage_layer_diff_path(sv->s, l->chain, dir, sizeof(dir)) < 0 ||
-	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return err_sys(err, errno, "save: open layer %.19s", l->chain);
-	if (layer_to_file(sv->s, &sv->st, l->chain, dfd, l->file, sv->comp, NULL, &fd, &res, err) < 0)
+	if (fd < 0)
+		return err_sys(err, errno, "save: create staging file");
+	if (image_layer_write_stored(sv->s, l->chain, sv->comp, fd_write, &fd, &res, err) < 0)
 		return err_prefix(err, "save");
 	snprintf(l->diff_id, sizeof(l->diff_id), "%s", res.diff_id);
 	snprintf(l->blob.digest, sizeof(l->blob.digest), "%s", res.blob_digest);
@@ -475,9 +475,10 @@ static int layer_write(struct save *sv, struct save_layer *l, struct err *err)
 	return 0;
 }
 
-/* A layer stored from a tar written by another tool is kept unpacked, not
- * as that tar: written again it hashes differently, and the saved config
- * must name what the archive holds (so the image gets another id). */
+/* A layer stored without a tar-split (one libarchive-odd enough that it was
+ * not recorded, or stored by an older mydocker) is written regenerated:
+ * unless mydocker wrote the original, it hashes differently, and the saved
+ * config must name what the archive holds (so the image gets another id). */
 static int image_fix_diff_ids(struct save *sv, struct save_image *im, struct err *err)
 {
 	cleanup_free char(*now)[DIGEST_BUF] = calloc(im->n_layers + 1, DIGEST_BUF);
@@ -501,7 +502,7 @@ static int image_fix_diff_ids(struct save *sv, struct save_image *im, struct err
 	if (!(im->config = json_dumps(cfg, JSON_COMPACT)))
 		return err_sys(err, ENOMEM, "save");
 	im->config_len = strlen(im->config);
-	warn(sv, "image %.19s has layers stored from another tool's tar: saved as a new image "
+	warn(sv, "image %.19s has layers whose original tar was not kept: saved as a new image "
 		 "id with their diff_ids as written now",
 	     im->id);
 	return 0;

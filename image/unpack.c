@@ -23,6 +23,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "image/image_internal.h"
+#include "image/tar_split.h"
 
 /* Big reads keep syscalls and libarchive's block copies rare. */
 #define FD_READ_BUF (1 << 20)
@@ -59,6 +60,7 @@ struct tar_src {
 	bool hash;
 	bool failed;
 	char msg[256]; /* the decompressor's error when failed */
+	struct image_tar_split *split; /* records the tar for save/push, or NULL */
 };
 
 /* A directory whose mode and times are set after the last entry: adding
@@ -314,6 +316,7 @@ static ssize_t tar_read(struct archive *a, void *data, const void **buf)
 	}
 	if (t->hash)
 		hasher_add(&t->h, *buf, size);
+	image_tar_split_feed(t->split, *buf, size);
 	return (ssize_t)size;
 }
 
@@ -536,6 +539,7 @@ static int clear_name(struct unpack *u, int pfd, const char *base, bool want_dir
 		return errno == ENOENT ? 0 : err_sys(err, errno, "stat %s", u->path);
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
+	image_tar_split_spoil(u->tar->split); /* an earlier entry's content goes */
 	if (S_ISDIR(st.st_mode)) {
 		if (fs_rm_rf_at(pfd, base, err) < 0)
 			return -1;
@@ -973,6 +977,7 @@ static int unpack_all(struct unpack *u, struct archive *tar, struct err *err)
 			return layer_error(u, tar, err);
 		if (unpack_entry(u, tar, e, err) < 0)
 			return -1;
+		image_tar_split_note(u->tar->split, e, u->path);
 		u->res->entries++;
 	}
 	return finish_dirs(u, err);
@@ -1029,6 +1034,7 @@ int image_layer_unpack(image_read_fn rd, void *ctx, int dest_dirfd, enum whiteou
 		err_set(err, ENOMEM, "unpack layer: cannot init sha256");
 		goto out;
 	}
+	tar.split = image_tar_split_begin(u.root_fd);
 	rc = run(&u, err);
 	if (rc == 0) {
 		hasher_final(&raw.h, res->blob_digest);
@@ -1039,6 +1045,7 @@ int image_layer_unpack(image_read_fn rd, void *ctx, int dest_dirfd, enum whiteou
 		res->blob_size = raw.size;
 	}
 out:
+	image_tar_split_end(tar.split, rc == 0 ? res->diff_id : NULL);
 	hasher_release(&raw.h);
 	hasher_release(&tar.h);
 	unpack_release(&u);

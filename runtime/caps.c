@@ -182,7 +182,7 @@ int rt_security_prepare(const struct runtime_spec *spec, struct rt_security *sec
 	/* The filter is compiled here, in the parent, so the child only has
 	 * to hand a ready BPF program to the kernel. */
 	if (spec->seccomp && !spec->privileged)
-		return rt_seccomp_build(caps, &sec->seccomp_bpf, err);
+		return rt_seccomp_get(caps, spec->cache_dir, &sec->seccomp_bpf, err);
 	return 0;
 }
 

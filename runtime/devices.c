@@ -19,14 +19,14 @@ struct dev_node {
 
 /* Docker's default device set; everything else stays out of reach. */
 static const struct dev_node dev_nodes[] = {
-	{ "null", 1, 3 },    { "zero", 1, 5 },    { "full", 1, 7 },
-	{ "random", 1, 8 },  { "urandom", 1, 9 }, { "tty", 5, 0 },
+	{ "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
 static const char *const dev_links[][2] = {
-	{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+	{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
 	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	{ "core", "/proc/kcore" },	   { "ptmx", "pts/ptmx" },
+	{ "core", "/proc/kcore" },       { "ptmx", "pts/ptmx" },
 };
 
 static void fd_path(char *buf, size_t len, int fd)
@@ -115,9 +115,8 @@ static int mount_devpts(const struct runtime_spec *spec, int dev_fd, struct err 
 {
 	const unsigned long flags = MS_NOSUID | MS_NOEXEC;
 
-	if (tty_gid_usable(spec) &&
-	    mount_in(dev_fd, "pts", "devpts", flags, "newinstance,ptmxmode=0666,mode=0620,gid=5",
-		     err) == 0)
+	if (tty_gid_usable(spec) && mount_in(dev_fd, "pts", "devpts", flags,
+					     "newinstance,ptmxmode=0666,mode=0620,gid=5", err) == 0)
 		return 0;
 	return mount_in(dev_fd, "pts", "devpts", flags, "newinstance,ptmxmode=0666,mode=0620", err);
 }
@@ -129,7 +128,8 @@ static int open_dev_dir(int root_fd, struct err *err)
 
 	/* A symlinked /dev in the image would put our tmpfs somewhere else. */
 	if (fstatat(root_fd, "dev", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
-		return err_set(err, EINVAL, "rootfs /dev is not a directory: refusing to mount on it");
+		return err_set(err, EINVAL,
+			       "rootfs /dev is not a directory: refusing to mount on it");
 	if (mkdirat(root_fd, "dev", 0755) < 0 && errno != EEXIST)
 		return err_sys(err, errno, "mkdir /dev");
 	fd = openat(root_fd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -53,11 +53,11 @@ static int check_path(const char *argv0, char *out, size_t len, struct err *err)
 	if (probe(argv0) == 0)
 		return copy_out(argv0, out, len, err);
 	if (errno == EISDIR)
-		return err_set(err, EACCES, "exec: \"%s\": is a directory", argv0);
+		return err_set(err, RUNTIME_ERR_CANNOT_EXEC, "exec: \"%s\": is a directory", argv0);
 	if (errno == EACCES)
-		return err_set(err, EACCES, "exec: \"%s\": permission denied", argv0);
+		return err_set(err, RUNTIME_ERR_CANNOT_EXEC, "exec: \"%s\": permission denied", argv0);
 	if (errno == ENOENT || errno == ENOTDIR)
-		return err_set(err, ENOENT, "exec: \"%s\": stat %s: no such file or directory",
+		return err_set(err, RUNTIME_ERR_NOT_FOUND, "exec: \"%s\": stat %s: no such file or directory",
 			       argv0, argv0);
 	return err_sys(err, errno, "exec: \"%s\": stat %s", argv0, argv0);
 }
@@ -67,7 +67,7 @@ int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len, s
 	const char *path, *p;
 
 	if (!argv0 || !*argv0)
-		return err_set(err, ENOENT, "exec: \"\": executable file not found in $PATH");
+		return err_set(err, RUNTIME_ERR_NOT_FOUND, "exec: \"\": executable file not found in $PATH");
 	if (strchr(argv0, '/'))
 		return check_path(argv0, out, len, err);
 	path = env_get(env, "PATH");
@@ -86,5 +86,5 @@ int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len, s
 		if (!*p)
 			break;
 	}
-	return err_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
+	return err_set(err, RUNTIME_ERR_NOT_FOUND, "exec: \"%s\": executable file not found in $PATH", argv0);
 }

@@ -49,6 +49,10 @@ extern const struct rt_seccomp_capgroup rt_seccomp_cap_allow[]; /* ends with nam
  * struct sock_fprog (*prog); free it with rt_seccomp_free. */
 int rt_seccomp_build(uint64_t caps, void **prog, struct err *err) WUR;
 void rt_seccomp_free(void *prog);
+/* rt_seccomp_build through a cache of compiled programs in
+ * <cache_dir>/seccomp/ (runtime/seccomp_cache.c); cache_dir NULL = build.
+ * A cache that cannot be read or written is only a slower start. */
+int rt_seccomp_get(uint64_t caps, const char *cache_dir, void **prog, struct err *err) WUR;
 /* Install prog in the calling thread (needs no_new_privs or CAP_SYS_ADMIN). */
 int rt_seccomp_load(const void *prog, struct err *err) WUR;
 

@@ -54,7 +54,9 @@ int rt_sync_recv(int sock, struct rt_sync_msg *msg, int *fd)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *c;
 	ssize_t n;

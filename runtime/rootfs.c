@@ -27,9 +27,18 @@
 
 /* Docker's defaults (moby oci/defaults.go). */
 static const char *const default_masked[] = {
-	"/proc/asound",	    "/proc/acpi",	  "/proc/interrupts", "/proc/kcore",
-	"/proc/keys",	    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-	"/proc/sched_debug", "/proc/scsi",	  "/sys/firmware",	  "/sys/devices/virtual/powercap",
+	"/proc/asound",
+	"/proc/acpi",
+	"/proc/interrupts",
+	"/proc/kcore",
+	"/proc/keys",
+	"/proc/latency_stats",
+	"/proc/timer_list",
+	"/proc/timer_stats",
+	"/proc/sched_debug",
+	"/proc/scsi",
+	"/sys/firmware",
+	"/sys/devices/virtual/powercap",
 	NULL,
 };
 static const char *const default_readonly[] = {
@@ -143,7 +152,8 @@ static int check_destination(const char *dest, struct err *err)
 	char clean[PATH_MAX];
 
 	if (!dest || clean_path(dest, clean, sizeof(clean)) < 0)
-		return err_set(err, EINVAL, "invalid mount destination %s: must be an absolute path",
+		return err_set(err, EINVAL,
+			       "invalid mount destination %s: must be an absolute path",
 			       dest ? dest : "(null)");
 	if (strcmp(clean, "/proc") == 0 || strncmp(clean, "/proc/", 6) == 0)
 		return err_set(err, EINVAL, "invalid mount destination %s: not allowed under /proc",
@@ -253,11 +263,14 @@ static int mount_volumes(const struct runtime_spec *spec, int root_fd, struct er
 static int bind_etc_files(const struct runtime_spec *spec, int root_fd, struct err *err)
 {
 	const struct runtime_mount files[] = {
-		{ .type = RT_MOUNT_BIND, .source = spec->hostname_path,
+		{ .type = RT_MOUNT_BIND,
+		  .source = spec->hostname_path,
 		  .destination = (char *)"/etc/hostname" },
-		{ .type = RT_MOUNT_BIND, .source = spec->hosts_path,
+		{ .type = RT_MOUNT_BIND,
+		  .source = spec->hosts_path,
 		  .destination = (char *)"/etc/hosts" },
-		{ .type = RT_MOUNT_BIND, .source = spec->resolv_path,
+		{ .type = RT_MOUNT_BIND,
+		  .source = spec->resolv_path,
 		  .destination = (char *)"/etc/resolv.conf" },
 	};
 
@@ -277,8 +290,9 @@ static int open_top_dir(int root_fd, const char *name, struct err *err)
 
 	if (fstatat(root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode))
-			return err_set(err, ELOOP, "rootfs /%s is a symlink: refusing to mount %s on it",
-				       name, name);
+			return err_set(err, ELOOP,
+				       "rootfs /%s is a symlink: refusing to mount %s on it", name,
+				       name);
 		if (!S_ISDIR(st.st_mode))
 			return err_set(err, ENOTDIR, "rootfs /%s is not a directory", name);
 	} else if (errno != ENOENT || mkdirat(root_fd, name, 0555) < 0) {
@@ -360,7 +374,8 @@ static int open_null(int root_fd, struct err *err)
 		return err_sys(err, errno, "open /dev/null");
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
 		close(fd);
-		return err_set(err, EPERM, "/dev/null is not the null device: refusing to mask paths");
+		return err_set(err, EPERM,
+			       "/dev/null is not the null device: refusing to mask paths");
 	}
 	return fd;
 }
@@ -374,12 +389,14 @@ static int mask_one(int root_fd, int null_fd, const char *path, struct err *err)
 	struct stat st;
 
 	if (fd < 0)
-		return (errno == ENOENT || errno == ENOTDIR) ? 0 : err_sys(err, errno, "mask %s", path);
+		return (errno == ENOENT || errno == ENOTDIR) ? 0 :
+							       err_sys(err, errno, "mask %s", path);
 	if (fstat(fd, &st) < 0)
 		return err_sys(err, errno, "stat %s", path);
 	fd_path(p, fd);
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+		    0)
 			return err_sys(err, errno, "mask %s", path);
 		return 0;
 	}
@@ -396,7 +413,7 @@ static int readonly_one(int root_fd, const char *path, struct err *err)
 
 	if (fd < 0)
 		return (errno == ENOENT || errno == ENOTDIR) ? 0 :
-								 err_sys(err, errno, "open %s", path);
+							       err_sys(err, errno, "open %s", path);
 	fd_path(p, fd);
 	/* A bind onto itself makes the path its own mount, which can then be
 	 * made read-only alone. */
@@ -408,9 +425,9 @@ static int readonly_one(int root_fd, const char *path, struct err *err)
 static int protect_paths(const struct runtime_spec *spec, struct err *err)
 {
 	const char *const *masked = spec->masked_paths ? (const char *const *)spec->masked_paths :
-							   default_masked;
+							 default_masked;
 	const char *const *ro = spec->readonly_paths ? (const char *const *)spec->readonly_paths :
-						     default_readonly;
+						       default_readonly;
 	cleanup_close int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	cleanup_close int null_fd = -1;
 
@@ -461,9 +478,9 @@ int rt_rootfs_setup(const struct runtime_spec *spec, struct err *err)
 	/* Kernel filesystems first, then volumes, so a volume under /dev lands
 	 * on our tmpfs, as in runc's mount order. */
 	if (mount_proc(root_fd, err) < 0 || mount_sys(root_fd, err) < 0 ||
-	    rt_cgroup_mount(spec, root_fd, err) < 0 ||
-	    rt_devices_setup(spec, root_fd, err) < 0 || mount_volumes(spec, root_fd, err) < 0 ||
-	    bind_etc_files(spec, root_fd, err) < 0 || pivot(root_fd, err) < 0)
+	    rt_cgroup_mount(spec, root_fd, err) < 0 || rt_devices_setup(spec, root_fd, err) < 0 ||
+	    mount_volumes(spec, root_fd, err) < 0 || bind_etc_files(spec, root_fd, err) < 0 ||
+	    pivot(root_fd, err) < 0)
 		return -1;
 	if (protect_paths(spec, err) < 0)
 		return -1;

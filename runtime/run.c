@@ -36,9 +36,9 @@ int runtime_exit_code_for(const struct err *err)
 {
 	if (!err || !err->code)
 		return 0;
-	if (err->code == ENOENT)
+	if (err->code == RUNTIME_ERR_NOT_FOUND)
 		return 127;
-	if (err->code == EACCES || err->code == ENOEXEC)
+	if (err->code == RUNTIME_ERR_CANNOT_EXEC)
 		return 126;
 	return 125;
 }
@@ -141,8 +141,7 @@ static int env_add(char **env, size_t *n, const char *key, const char *val)
 /* The process environment: the spec's, plus Docker's HOSTNAME, HOME,
  * PATH and (with a tty) TERM when not given. Built in the child, whose
  * memory execve(2) replaces: nothing here needs freeing. */
-static char **build_env(const struct runtime_spec *spec, const struct rt_user *u,
-			struct err *err)
+static char **build_env(const struct runtime_spec *spec, const struct rt_user *u, struct err *err)
 {
 	size_t n = 0;
 	char **env;
@@ -270,8 +269,8 @@ static int enter_process(const struct runtime_spec *spec, struct child_ids *ids,
 }
 
 /* Returns only on failure. */
-static int child_run(const struct runtime_spec *spec, const struct rt_security *sec,
-		     int sync_fd, struct err *err)
+static int child_run(const struct runtime_spec *spec, const struct rt_security *sec, int sync_fd,
+		     bool detached, struct err *err)
 {
 	struct child_ids ids = { .root_fd = -1, .cwd_fd = -1 };
 	char path[4096];
@@ -300,19 +299,27 @@ static int child_run(const struct runtime_spec *spec, const struct rt_security *
 	 * included, whose closing tells the parent the exec happened. */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return err_sys(err, errno, "close_range");
-	if (rt_security_apply(sec, ids.user.uid, ids.user.gid, ids.user.groups,
-			      ids.user.n_groups, err) < 0)
+	if (rt_security_apply(sec, ids.user.uid, ids.user.gid, ids.user.groups, ids.user.n_groups,
+			      err) < 0)
 		return -1;
-	/* Changing uid cleared the parent-death signal (prctl(2)): set again. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Changing uid cleared the parent-death signal (prctl(2)): set again.
+	 * Detached (runtime_start), none once it runs: its caller may hand it
+	 * to a subreaper and exit (cmd/monitor.c). */
+	prctl(PR_SET_PDEATHSIG, detached ? 0 : SIGKILL);
 	if (spec->init && fork_init(err) < 0)
 		return -1;
 	execve(path, spec->argv, env);
-	return err_sys(err, errno, "exec: \"%s\"", spec->argv[0]);
+	{
+		int e = errno;
+		err_sys(err, e, "exec: \"%s\"", spec->argv[0]);
+		err->code = e == ENOENT ? RUNTIME_ERR_NOT_FOUND : RUNTIME_ERR_CANNOT_EXEC;
+		return -1;
+	}
 }
 
-static void __attribute__((noreturn)) child_main(const struct runtime_spec *spec,
-						 const struct rt_security *sec, int sync_fd)
+static void __attribute__((noreturn))
+child_main(const struct runtime_spec *spec, const struct rt_security *sec, int sync_fd,
+	   bool detached)
 {
 	struct err err = { 0 };
 
@@ -321,7 +328,7 @@ static void __attribute__((noreturn)) child_main(const struct runtime_spec *spec
 	 * to wait for it, its exit code and its cleanup would be lost. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	wait_go(sync_fd);
-	child_run(spec, sec, sync_fd, &err);
+	child_run(spec, sec, sync_fd, detached, &err);
 	child_fail(sync_fd, &err);
 }
 
@@ -345,8 +352,7 @@ static int write_map(pid_t pid, const char *file, const struct runtime_idmap *m,
 /* Between clone and go: id maps (user_namespaces(7): written by us, root in
  * the parent namespace, so no "setgroups deny" is needed), then the
  * caller's hook (cgroup, network). */
-static int release_child(const struct runtime_spec *spec, pid_t pid, int sync_fd,
-			 struct err *err)
+static int release_child(const struct runtime_spec *spec, pid_t pid, int sync_fd, struct err *err)
 {
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 
@@ -382,7 +388,8 @@ static int await_exec(int sync_fd, int *master_fd, struct err *err)
 		if (fd >= 0)
 			close(fd);
 		if (msg.type != RT_SYNC_ERR)
-			return err_set(err, EPROTO, "unexpected message from the container process");
+			return err_set(err, EPROTO,
+				       "unexpected message from the container process");
 		*err = msg.err;
 		err->msg[sizeof(err->msg) - 1] = '\0';
 		if (!err->code)
@@ -487,7 +494,8 @@ static int supervise(const struct runtime_spec *spec, pid_t pid, int sync_fd, in
 	int master_fd = -1;
 	struct rt_relay relay;
 
-	if (release_child(spec, pid, sync_fd, err) < 0 || await_exec(sync_fd, &master_fd, err) < 0) {
+	if (release_child(spec, pid, sync_fd, err) < 0 ||
+	    await_exec(sync_fd, &master_fd, err) < 0) {
 		if (master_fd >= 0)
 			close(master_fd);
 		kill(pid, SIGKILL);
@@ -519,7 +527,7 @@ static int start(const struct runtime_spec *spec, const struct rt_security *sec,
 	pid = clone_container(spec);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, sec, sv[1]);
+		child_main(spec, sec, sv[1], false);
 	}
 	close(sv[1]);
 	if (pid < 0)
@@ -543,7 +551,7 @@ static int start_detached(const struct runtime_spec *spec, const struct rt_secur
 	pid = clone_container(spec);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, sec, sv[1]);
+		child_main(spec, sec, sv[1], true);
 	}
 	close(sv[1]);
 	if (pid < 0) {

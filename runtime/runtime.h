@@ -100,6 +100,10 @@ struct runtime_spec {
 	char **cap_drop; /* same */
 	bool no_new_privs;
 	bool seccomp;    /* Docker's default profile; false = unconfined */
+	/* A host directory the runtime may keep derived data in (compiled
+	 * seccomp filters, runtime/seccomp_cache.c): private to the caller,
+	 * created 0700 if missing. NULL = no cache. */
+	char *cache_dir;
 	struct runtime_rlimit *rlimits;
 	size_t n_rlimits;
 	char **masked_paths;   /* NULL = Docker's defaults (ignored when privileged) */
@@ -148,6 +152,12 @@ int runtime_start(const struct runtime_spec *spec, struct runtime_result *res, i
  * terminal, forward signals, wait; res->exit_code as runtime_run. */
 int runtime_exec(pid_t init_pid, const struct runtime_spec *spec, bool detach,
 		 struct runtime_result *res, struct err *err) WUR;
+
+/* err->code of "the command cannot be found" / "cannot be executed": not
+ * errno values, so that an ENOENT or EACCES from set-up (a missing mount
+ * source, say) is not mistaken for them. */
+#define RUNTIME_ERR_NOT_FOUND 10127
+#define RUNTIME_ERR_CANNOT_EXEC 10126
 
 /* Map a runtime_run error to Docker's exit code (125/126/127). */
 int runtime_exit_code_for(const struct err *err);

@@ -56,6 +56,11 @@ static json_t *read_config(struct store *s, const char *id, struct err *err)
 	return storage_json_read(s, rel, err);
 }
 
+static bool config_transient(json_t *cfg)
+{
+	return json_is_true(json_object_get(json_object_get(cfg, "HostConfig"), "AutoRemove"));
+}
+
 static int load(struct store *s, const char *id, struct storage_container *c, struct err *err)
 {
 	cleanup_json json_t *cfg = NULL;
@@ -73,6 +78,7 @@ static int load(struct store *s, const char *id, struct storage_container *c, st
 		snprintf(c->name, sizeof(c->name), "%s", config_name(cfg));
 		snprintf(c->image_id, sizeof(c->image_id), "%s",
 			 json_string_value(json_object_get(cfg, "Image")) ?: "");
+		c->transient = config_transient(cfg);
 	}
 	return 0;
 }
@@ -228,7 +234,7 @@ static int write_config(struct store *s, const struct storage_container *c, json
 	set_default(cfg, "Driver", storage_driver_name(s));
 	set_default(cfg, "Created", created);
 	ctr_rel(rel, sizeof(rel), c->id, "config.json");
-	return storage_json_write(s, rel, cfg, err);
+	return storage_json_write_file(s, rel, cfg, !config_transient(cfg), err);
 }
 
 static int create_locked(struct store *s, const char *name, json_t *config,
@@ -266,6 +272,7 @@ int storage_container_create(struct store *s, const char *name, const char *imag
 	if (load(s, id, c, err) < 0)
 		return -1;
 	snprintf(c->image_id, sizeof(c->image_id), "%s", image_id ? image_id : "");
+	c->transient = config && config_transient(config);
 	if (storage_lock(s, err) < 0)
 		return -1;
 	rc = create_locked(s, name, config, c, err);
@@ -372,6 +379,7 @@ int storage_container_mount(struct store *s, const struct storage_container *c,
 		.work = work,
 		.merged = c->merged,
 		.short_dir = short_dir,
+		.volatile_upper = c->transient,
 	};
 	return s->driver->mount(&req, err);
 }
@@ -412,7 +420,7 @@ int storage_container_set_state(struct store *s, const struct storage_container 
 	char rel[128];
 
 	ctr_rel(rel, sizeof(rel), c->id, "state.json");
-	return storage_json_write(s, rel, state, err);
+	return storage_json_write_file(s, rel, state, !c->transient, err);
 }
 
 json_t *storage_container_config(struct store *s, const struct storage_container *c,

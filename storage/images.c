@@ -32,11 +32,17 @@ json_t *storage_json_read(struct store *s, const char *rel, struct err *err)
 
 int storage_json_write(struct store *s, const char *rel, json_t *j, struct err *err)
 {
+	return storage_json_write_file(s, rel, j, true, err);
+}
+
+int storage_json_write_file(struct store *s, const char *rel, json_t *j, bool durable,
+			    struct err *err)
+{
 	cleanup_free char *buf = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 
 	if (!buf)
 		return err_set(err, ENOMEM, "encode %s", rel);
-	return fs_write_atomic(s->root_fd, rel, buf, strlen(buf), 0600, err);
+	return fs_write_file(s->root_fd, rel, buf, strlen(buf), 0600, durable, err);
 }
 
 static void image_rel(const char *id, char *buf, size_t len)
@@ -243,6 +249,19 @@ static int write_plan(struct storage_staging *st, const struct storage_commit *c
 	return fs_write_atomic(st->dirfd, "txn.json", buf, strlen(buf), 0600, err);
 }
 
+/* <staged>.tar-split.zst, when the unpacker kept one, goes with the layer. */
+static int install_tar_split(struct storage_staging *st, const char *staged, const char *wrap,
+			     struct err *err)
+{
+	char from[300], to[320];
+
+	snprintf(from, sizeof(from), "%s" STORAGE_TAR_SPLIT_SUFFIX, staged);
+	snprintf(to, sizeof(to), "%s/" STORAGE_TAR_SPLIT_FILE, wrap);
+	if (renameat(st->dirfd, from, st->dirfd, to) < 0 && errno != ENOENT)
+		return err_sys(err, errno, "stage layer %s", from);
+	return 0;
+}
+
 /* staged dir -> <staged>.layer/diff + layer.json -> layers/<hex>. */
 static int install_layer(struct store *s, struct storage_staging *st, const char *staged,
 			 const struct storage_layer *l, bool *existed, struct err *err)
@@ -260,6 +279,8 @@ static int install_layer(struct store *s, struct storage_staging *st, const char
 		return err_sys(err, errno, "stage layer");
 	if (renameat(st->dirfd, staged, st->dirfd, diff) < 0)
 		return err_sys(err, errno, "stage layer %s", staged);
+	if (install_tar_split(st, staged, wrap, err) < 0)
+		return -1;
 	j = storage_layer_json(l);
 	buf = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);

@@ -74,6 +74,12 @@ int storage_layer_get(struct store *s, const char *chain_id, struct storage_laye
 /* Host path of a layer's diff dir. */
 int storage_layer_diff_path(struct store *s, const char *chain_id, char *buf, size_t len);
 
+/* A staged layer "<name>" may have the tar-split record of the tar it came
+ * from beside it, "<name>" STORAGE_TAR_SPLIT_SUFFIX; it is installed with
+ * the layer as layers/<hex>/STORAGE_TAR_SPLIT_FILE (image/tar_split.h). */
+#define STORAGE_TAR_SPLIT_SUFFIX ".tar-split.zst"
+#define STORAGE_TAR_SPLIT_FILE "tar-split.zst"
+
 /* Commit staged layers and an image atomically w.r.t. crashes: each
  * staged[i] is the name of a directory directly inside st that holds the
  * unpacked layer content itself (it becomes layers/<chain>/diff). Under the

@@ -17,5 +17,8 @@ void storage_blob_remove(struct store *s, const char *digest);
 /* Read a JSON file under the store root; NULL with err set on failure. */
 json_t *storage_json_read(struct store *s, const char *rel, struct err *err);
 int storage_json_write(struct store *s, const char *rel, json_t *j, struct err *err) WUR;
+/* durable=false: no fsync (see fs_write_file). */
+int storage_json_write_file(struct store *s, const char *rel, json_t *j, bool durable,
+			    struct err *err) WUR;
 
 #endif

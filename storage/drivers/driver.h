@@ -17,6 +17,7 @@ struct graph_mount_req {
 	const char *merged; /* mount point (exists) */
 	const char *short_dir; /* a dir where the driver may create short symlinks
 				  to keep mount data under a page (overlay) */
+	bool volatile_upper;   /* the upper dir is disposable: skip syncs (overlay) */
 };
 
 struct graph_driver {

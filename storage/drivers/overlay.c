@@ -109,6 +109,10 @@ static int mount_fsapi(const struct graph_mount_req *req, const char *const *low
 		return fsctx_err(fsfd, err, errno, req->upper);
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", req->work, 0) < 0)
 		return fsctx_err(fsfd, err, errno, req->work);
+	/* overlayfs(5) "volatile": no syncs of the upper filesystem, above all
+	 * none at unmount, which otherwise syncs the whole host filesystem. */
+	if (req->volatile_upper && fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+		return fsctx_err(fsfd, err, errno, "volatile");
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return fsctx_err(fsfd, err, errno, "create");
 	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
@@ -142,7 +146,8 @@ static char *legacy_opts(const struct graph_mount_req *req, const char *const *l
 		else
 			pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s", sep, lowers[i]);
 	}
-	snprintf(buf + pos, cap - pos, ",upperdir=%s,workdir=%s", req->upper, req->work);
+	snprintf(buf + pos, cap - pos, ",upperdir=%s,workdir=%s%s", req->upper, req->work,
+		 req->volatile_upper ? ",volatile" : "");
 	return buf;
 }
 

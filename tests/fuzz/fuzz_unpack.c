@@ -81,7 +81,8 @@ static void fuzz_unpack_check_outside(int base_fd)
 	if (fd < 0 || fstat(fd, &st) < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
 		abort();
 	close(fd);
-	if (strcmp(buf, SENTINEL_DATA) != 0 || (st.st_mode & 07777) != 0600 || st.st_uid != geteuid())
+	if (strcmp(buf, SENTINEL_DATA) != 0 || (st.st_mode & 07777) != 0600 ||
+	    st.st_uid != geteuid())
 		abort();
 	fd = openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = fd >= 0 ? fdopendir(fd) : NULL;

@@ -190,14 +190,15 @@ teardown() { teardown_store; }
 }
 
 @test "run: --init reaps zombies as PID 1" {
-	run md run --rm --init busybox sh -c 'cat /proc/1/cmdline | tr "\0" " "; (sleep 0.1 &) ; sleep 0.5; ps -o stat,comm | grep -c "^Z" || true'
+	run md run --rm --init busybox sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; (sleep 0.1 &) ; sleep 0.5; ps -o stat,comm | grep -c "^Z" || true'
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" != "sh "* ]]
 	[ "${lines[-1]}" = 0 ]
 }
 
 @test "run: signals are forwarded to the container" {
-	md run --rm busybox sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done' > "$TEST_TMP/out" &
+	# Not through md(): $! must be mydocker itself, not a subshell.
+	"$MYDOCKER" --root "$ROOT" run --rm busybox sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done' > "$TEST_TMP/out" &
 	pid=$!
 	for i in $(seq 50); do grep -q ready "$TEST_TMP/out" 2>/dev/null && break; sleep 0.1; done
 	kill -TERM $pid

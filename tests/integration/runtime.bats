@@ -40,7 +40,7 @@ setup() {
 
 teardown() {
 	if [ -n "${TMUX_SOCK:-}" ]; then
-		tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+		tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
 	fi
 	teardown_store
 }
@@ -54,7 +54,7 @@ rt() {
 procs_running() {
 	local f want="$*" cmd
 	for f in /proc/[0-9]*/cmdline; do
-		cmd=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+		cmd=$({ tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
 		[ "$cmd" = "$want " ] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
 	done
 	return 0
@@ -278,8 +278,9 @@ procs_running() {
 
 @test "tty-session-in-tmux" {
 	command -v tmux >/dev/null || skip "tmux not installed"
-	TMUX_SOCK=mydocker-rt-$$
-	local t="tmux -L $TMUX_SOCK"
+	# The server's socket lives in TEST_TMP, so teardown removes it too.
+	TMUX_SOCK=$TEST_TMP/tmux.sock
+	local t="tmux -S $TMUX_SOCK"
 	$t new-session -d -x 91 -y 27 "$RT_HARNESS -t -i $ROOTFS sh; echo harness-exit=\$?; sleep 60"
 	sleep 1
 	$t send-keys 'echo $((6*7))' Enter

@@ -36,10 +36,45 @@ fresh_store() {
 	tar -tf "$TEST_TMP/s.tar" | grep -qx repositories
 }
 
-@test "save-imported-layer-warns-new-id" {
+# The layer came from GNU tar, not from mydocker: its tar-split gives back
+# the original bytes, so import -> save -> load keeps the image ID (issue 7).
+@test "save-imported-layer-keeps-image-id" {
+	id0=$(md images -q --no-trunc busybox)
+	for comp in none gzip; do
+		run md save --compress $comp -o "$TEST_TMP/s.tar" busybox
+		[ "$status" -eq 0 ]
+		[[ "$output" != *"original tar was not kept"* ]]
+		rm -rf "$TEST_TMP/s1"
+		fresh_store s1 load -i "$TEST_TMP/s.tar" >/dev/null
+		[ "$(fresh_store s1 images -q --no-trunc busybox)" = "$id0" ]
+	done
+	# Uncompressed, the layer blob is the imported tar itself.
+	md save --compress none -o "$TEST_TMP/n.tar" busybox
+	mkdir "$TEST_TMP/n" && tar -xf "$TEST_TMP/n.tar" -C "$TEST_TMP/n"
+	cmp "$TEST_TMP/n/blobs/sha256/$(sha256sum "$BUSYBOX_TAR" | cut -c1-64)" "$BUSYBOX_TAR"
+}
+
+# A layer stored without its tar-split (older store) is regenerated: the
+# saved image gets a new ID, and the user is told.
+@test "save-layer-without-tar-split-warns-new-id" {
+	rm "$ROOT"/layers/*/tar-split.zst
+	id0=$(md images -q --no-trunc busybox)
 	run md save -o "$TEST_TMP/s.tar" busybox
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"another tool's tar"* ]]
+	[[ "$output" == *"original tar was not kept"* ]]
+	fresh_store s1 load -i "$TEST_TMP/s.tar" >/dev/null
+	id1=$(fresh_store s1 images -q --no-trunc busybox)
+	[ -n "$id1" ] && [ "$id1" != "$id0" ]
+}
+
+# Files of a stored layer changed behind mydocker's back: no silent new tar.
+@test "save-modified-layer-fails" {
+	busybox_layer=$(ls -d "$ROOT"/layers/*/diff | while read -r d; do
+		[ -e "$d/bin/busybox" ] && echo "$d"; done | head -n1)
+	echo tampered >>"$busybox_layer/etc/passwd"
+	run md save -o "$TEST_TMP/s.tar" busybox
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"etc/passwd changed since the layer was stored"* ]]
 }
 
 @test "save-load-fresh-store-same-image-id" {

@@ -305,7 +305,7 @@ static void mount_req(struct graph_mount_req *req, const char *const *lowers, si
 	md(up, 0755);
 	md(wk, 0700);
 	md(mg, 0755);
-	*req = (struct graph_mount_req){ lowers, n, up, wk, mg, sd };
+	*req = (struct graph_mount_req){ lowers, n, up, wk, mg, sd, false };
 }
 
 static void do_mount(const struct graph_driver *d, const struct graph_mount_req *req)

@@ -127,6 +127,9 @@ static void test_familiar(void **state)
 		{ "busybox@" DIG, "busybox@" DIG },
 		{ "quay.io/x/y@" DIG, "quay.io/x/y@" DIG },
 		{ "busybox:1@" DIG, "busybox:1@" DIG },
+		/* Dropping "docker.io/" here would name another registry. */
+		{ "docker.io/localhost/x", "docker.io/localhost/x:latest" },
+		{ "docker.io/a.b/x:1", "docker.io/a.b/x:1" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
