@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -139,7 +140,7 @@ void storage_unlock(struct store *s)
 int storage_staging_new(struct store *s, struct storage_staging *st, struct err *err)
 {
 	unsigned char rnd[8];
-	char rel[96];
+	char rel[96], final[96];
 
 	memset(st, 0, sizeof(*st));
 	st->dirfd = st->lock_fd = -1;
@@ -147,8 +148,10 @@ int storage_staging_new(struct store *s, struct storage_staging *st, struct err 
 		return err_sys(err, errno, "getrandom");
 	snprintf(st->name, sizeof(st->name), "stage-%d-%02x%02x%02x%02x%02x%02x%02x%02x",
 		 (int)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	snprintf(rel, sizeof(rel), "tmp/%s", st->name);
-	snprintf(st->path, sizeof(st->path), "%s/%s", s->root, rel);
+	/* Built as tmp/.new-NAME and renamed once locked: a concurrent
+	 * storage_cleanup_staging must never see a staging dir without its
+	 * held lock and take it for a dead one. */
+	snprintf(rel, sizeof(rel), "tmp/.new-%s", st->name);
 	if (mkdirat(s->root_fd, rel, 0700) < 0)
 		return err_sys(err, errno, "create staging dir");
 	st->dirfd = openat(s->root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -157,11 +160,17 @@ int storage_staging_new(struct store *s, struct storage_staging *st, struct err 
 	/* Held until we exit: storage_cleanup_staging only removes staging
 	 * dirs whose owner is gone. */
 	st->lock_fd = openat(st->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	snprintf(final, sizeof(final), "tmp/%s", st->name);
+	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0 ||
+	    renameat(s->root_fd, rel, s->root_fd, final) < 0) {
 		int e = errno;
+		unlinkat(st->dirfd, ".lock", 0);
+		unlinkat(s->root_fd, rel, AT_REMOVEDIR);
+		st->name[0] = '\0';
 		storage_staging_discard(s, st);
-		return err_sys(err, e, "lock staging dir");
+		return err_sys(err, e, "create staging dir");
 	}
+	snprintf(st->path, sizeof(st->path), "%s/%s", s->root, final);
 	return 0;
 }
 
@@ -233,6 +242,17 @@ static void cleanup_one(struct store *s, const char *name)
 		log_warn("%s", e.msg);
 }
 
+/* A ".new-" staging dir being set up has no lock yet for a moment; one
+ * older than a minute belongs to a process that died in between. */
+static bool stale_new_dir(int tmp_fd, const char *name)
+{
+	struct stat st;
+
+	return strncmp(name, ".new-", 5) == 0 &&
+	       fstatat(tmp_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_mtime < time(NULL) - 60;
+}
+
 int storage_cleanup_staging(struct store *s, struct err *err)
 {
 	int fd = openat(s->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -248,7 +268,7 @@ int storage_cleanup_staging(struct store *s, struct err *err)
 		return err_sys(err, errno, "open %s/tmp", s->root);
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' && !stale_new_dir(fd, de->d_name))
 			continue;
 		if (!locked) {
 			if (storage_lock(s, err) < 0) {

@@ -146,3 +146,25 @@ assert d["GraphDriver"]["Name"] in ("overlay","aufs","vfs")
 	run "$MYDOCKER" --root "$TEST_TMP/x" --storage-driver zfs info
 	[ "$status" -eq 125 ]
 }
+
+@test "parallel imports of the same and of different images leave a consistent store" {
+	pids=()
+	for i in 1 2 3 4; do
+		md import "$BUSYBOX_TAR" same:$i >/dev/null & pids+=($!)
+		md import --change "ENV N=$i" "$BUSYBOX_TAR" diff:$i >/dev/null & pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	# One layer on disk; all 8 names present (each import has its own
+	# "created" time, so as with docker the image IDs may differ).
+	[ "$(ls "$ROOT/layers" | wc -l)" -eq 1 ]
+	[ "$(md images | grep -c '^same ')" -eq 4 ]
+	[ "$(md images | grep -c '^diff ')" -eq 4 ]
+	[ -z "$(ls "$ROOT/tmp")" ]
+	# Every record is valid JSON and names an existing config blob.
+	for f in "$ROOT"/images/*.json; do
+		python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$f"
+	done
+	for id in $(md images -q --no-trunc); do
+		[ -f "$ROOT/blobs/sha256/${id#sha256:}" ]
+	done
+}

@@ -206,3 +206,21 @@ teardown() { teardown_store; }
 	[ "${rc:-0}" -eq 3 ]
 	grep -q "got TERM" "$TEST_TMP/out"
 }
+
+@test "run -it: a real terminal session (tmux), window size follows" {
+	command -v tmux >/dev/null || skip "tmux not installed"
+	sock=$TEST_TMP/tmux.sock
+	tmux -S "$sock" new-session -d -x 100 -y 30 "$MYDOCKER --root $ROOT run --rm -it busybox sh"
+	for i in $(seq 50); do tmux -S "$sock" capture-pane -p | grep -q '#' && break; sleep 0.1; done
+	tmux -S "$sock" send-keys 'echo $((6*7)); stty size; tty' Enter
+	for i in $(seq 50); do tmux -S "$sock" capture-pane -p | grep -q '^42' && break; sleep 0.1; done
+	screen=$(tmux -S "$sock" capture-pane -p)
+	tmux -S "$sock" resize-window -x 120 -y 40 2>/dev/null || true
+	tmux -S "$sock" send-keys 'stty size; exit' Enter
+	for i in $(seq 50); do tmux -S "$sock" has-session 2>/dev/null || break; sleep 0.1; done
+	tmux -S "$sock" kill-server 2>/dev/null || true
+	echo "$screen" | grep -q '^42'
+	echo "$screen" | grep -q '^30 100'
+	echo "$screen" | grep -q '^/dev/pts/0'
+	assert_no_mounts
+}
