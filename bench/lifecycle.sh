@@ -86,4 +86,4 @@ bench_podman() {
 }
 
 bench_mydocker
-if command -v podman >/dev/null; then bench_podman; else bench_log "podman not installed: skipped"; fi
+if [ -z "${NO_PODMAN:-}" ] && command -v podman >/dev/null; then bench_podman; else bench_log "podman not installed: skipped"; fi

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -83,19 +84,47 @@ int lifecycle_after_create(struct cmd_ctx *ctx, const struct storage_container *
 	return 0;
 }
 
-/* Wait until the monitor of st has gone (it unmounts and records before
- * leaving), at most ms. */
-static void wait_monitor(json_t *st, int ms)
+static long long now_ms(void)
 {
-	pid_t m = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
-	int pfd = m > 0 ? (int)syscall(SYS_pidfd_open, m, 0) : -1;
-	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	struct timespec ts;
 
-	if (pfd < 0)
-		return;
-	if (ctr_monitor_alive(st))
-		poll(&p, 1, ms);
-	close(pfd);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Poll the pidfds of fds[0..n) (-1: none) until each has exited or ms
+ * passed; each that exited is closed and set to -1. Returns how many are
+ * left. */
+static size_t poll_exits(int *fds, size_t n, int ms)
+{
+	cleanup_free struct pollfd *p = calloc(n ? n : 1, sizeof(*p));
+	long long end = now_ms() + ms;
+	size_t left = n;
+
+	while (p && left > 0) {
+		long long wait = end - now_ms();
+		left = 0;
+		for (size_t i = 0; i < n; i++) {
+			p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+			left += fds[i] >= 0;
+		}
+		if (left == 0 || wait <= 0 || (poll(p, (nfds_t)n, (int)wait) < 0 && errno != EINTR))
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (fds[i] >= 0 && p[i].revents) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+	}
+	return left;
+}
+
+static int pidfd_of(json_t *st, const char *pid_key)
+{
+	pid_t pid = (pid_t)json_integer_value(json_object_get(st, pid_key));
+
+	return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 }
 
 static int send_signal(json_t *st, int sig)
@@ -135,12 +164,23 @@ static int stop_signal(json_t *cfg)
 	return sig > 0 ? sig : SIGTERM;
 }
 
-int ctr_stop(struct cmd_ctx *ctx, const struct storage_container *c, int timeout, struct err *err)
+/* One container being stopped: signalled by stop_begin, waited for
+ * with the others by stop_wait, so that `stop` of N containers takes one
+ * timeout and not N (as docker does). */
+struct stop_op {
+	json_t *st;     /* its state when signalled; NULL: nothing to wait for */
+	int pid_fd;     /* the container's init, -1 when none */
+	int timeout_ms; /* then SIGKILL */
+};
+
+static int stop_begin(struct cmd_ctx *ctx, const struct storage_container *c, int timeout,
+		      struct stop_op *op, struct err *err)
 {
 	json_t *st = cmd_container_state(ctx, c), *cfg;
-	struct pollfd p = { .events = POLLIN };
 	int sig;
 
+	op->st = NULL;
+	op->pid_fd = -1;
 	if (!json_is_true(json_object_get(st, "Running")) &&
 	    !json_is_true(json_object_get(st, "Restarting"))) {
 		json_decref(st);
@@ -160,19 +200,71 @@ int ctr_stop(struct cmd_ctx *ctx, const struct storage_container *c, int timeout
 	if (json_is_true(json_object_get(st, "Paused")) &&
 	    ctr_freezer_set(c->id, ctr_running_pid(st), false, err) < 0)
 		log_warn("%s", err->msg);
-	p.fd = send_signal(st, sig);
-	if (p.fd >= 0 && poll(&p, 1, timeout * 1000) == 0)
-		(void)syscall(SYS_pidfd_send_signal, p.fd, SIGKILL, NULL, 0);
-	if (p.fd < 0) {
+	op->st = st;
+	op->timeout_ms = timeout * 1000;
+	op->pid_fd = send_signal(st, sig);
+	if (op->pid_fd < 0) {
 		/* Between restarts there is no process: the monitor stops. */
 		pid_t m = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
 		if (m > 0 && ctr_monitor_alive(st))
 			kill(m, SIGTERM);
-	} else {
-		close(p.fd);
 	}
-	wait_monitor(st, 10000);
-	json_decref(st);
+	return 0;
+}
+
+/* Wait for every container of ops (SIGKILL once its timeout passed),
+ * then for their monitors, which record the exit and unmount before
+ * leaving: at most 10 s more. */
+static void stop_wait(struct stop_op *ops, size_t n)
+{
+	cleanup_free int *fds = calloc(n ? n : 1, sizeof(*fds));
+	int max_ms = 0;
+
+	if (!fds)
+		return;
+	for (size_t i = 0; i < n; i++)
+		max_ms = ops[i].pid_fd >= 0 && ops[i].timeout_ms > max_ms ? ops[i].timeout_ms : max_ms;
+	/* Shortest timeouts first: each round waits until the next one
+	 * passes, then kills what is left of those due. */
+	for (int done_ms = -1;;) {
+		int next = max_ms;
+		size_t left = 0;
+		for (size_t i = 0; i < n; i++) {
+			fds[i] = ops[i].pid_fd;
+			if (fds[i] >= 0 && ops[i].timeout_ms > done_ms && ops[i].timeout_ms < next)
+				next = ops[i].timeout_ms;
+		}
+		left = poll_exits(fds, n, next - (done_ms < 0 ? 0 : done_ms));
+		for (size_t i = 0; i < n; i++) {
+			ops[i].pid_fd = fds[i];
+			if (fds[i] >= 0 && ops[i].timeout_ms <= next)
+				(void)syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, NULL, 0);
+		}
+		if (left == 0 || next >= max_ms)
+			break;
+		done_ms = next;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].pid_fd >= 0)
+			close(ops[i].pid_fd);
+		fds[i] = ops[i].st && ctr_monitor_alive(ops[i].st) ? pidfd_of(ops[i].st, "MonitorPid")
+								   : -1;
+	}
+	poll_exits(fds, n, 10000);
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		json_decref(ops[i].st);
+	}
+}
+
+int ctr_stop(struct cmd_ctx *ctx, const struct storage_container *c, int timeout, struct err *err)
+{
+	struct stop_op op;
+
+	if (stop_begin(ctx, c, timeout, &op, err) < 0)
+		return -1;
+	stop_wait(&op, 1);
 	return 0;
 }
 
@@ -246,10 +338,33 @@ static int take_timeout(int c, void *arg)
 	return 0;
 }
 
-static int do_stop(struct cmd_ctx *ctx, const struct storage_container *c, void *arg,
-		   struct err *err)
+/* Signal every container first, then wait for all of them at once. */
+static int stop_all(struct cmd_ctx *ctx, int argc, char **argv, int timeout)
 {
-	return ctr_stop(ctx, c, *(int *)arg, err);
+	size_t n = (size_t)(argc - optind), k = 0;
+	cleanup_free struct stop_op *ops = calloc(n ? n : 1, sizeof(*ops));
+	cleanup_free bool *ok = calloc(n ? n : 1, sizeof(*ok));
+	struct storage_container c;
+	struct err err = { 0 };
+	int rc = 0;
+
+	if (!ops || !ok)
+		return cmd_fail("out of memory");
+	for (int i = optind; i < argc; i++, k++) {
+		err_clear(&err);
+		if (ctr_find(ctx, argv[i], &c, &err) < 0 ||
+		    stop_begin(ctx, &c, timeout, &ops[k], &err) < 0) {
+			rc = cmd_fail_err(&err);
+			ops[k] = (struct stop_op){ .st = NULL, .pid_fd = -1 };
+			continue;
+		}
+		ok[k] = true;
+	}
+	stop_wait(ops, n);
+	for (size_t i = 0; i < n; i++)
+		if (ok[i])
+			puts(argv[optind + (int)i]);
+	return rc ? 1 : 0;
 }
 
 int cmd_stop(struct cmd_ctx *ctx, int argc, char **argv)
@@ -261,7 +376,7 @@ int cmd_stop(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	return each(ctx, argc, argv, do_stop, &timeout, true);
+	return stop_all(ctx, argc, argv, timeout);
 }
 
 static int do_restart(struct cmd_ctx *ctx, const struct storage_container *c, void *arg,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "cmd/format.h"
 #include "cmd/lifecycle.h"
@@ -190,6 +191,7 @@ struct start {
 	struct net_run net;
 	pid_t pid;
 	int master_fd;
+	char cache_dir[PATH_MAX];
 };
 
 static int on_created(pid_t pid, void *data, struct err *err)
@@ -211,6 +213,9 @@ static int prepare(struct cmd_ctx *ctx, struct start *s, struct err *err)
 	s->have_res = true;
 	s->res.cgroup_name = s->c.id;
 	s->cs.spec.resources = &s->res;
+	/* Compiled seccomp filters, as run keeps them (runtime/seccomp_cache.c). */
+	if (fs_join(s->cache_dir, sizeof(s->cache_dir), ctx->store.root, "cache") == 0)
+		s->cs.spec.cache_dir = s->cache_dir;
 	if (net_run_prepare(ctx, &s->net, &s->c, s->cs.hostname, s->cs.spec.hosts_path,
 			    s->cs.spec.resolv_path, err) < 0)
 		return -1;

@@ -182,6 +182,7 @@ void mon_attach_accept(struct mon *m)
 	for (int i = 0; i < MON_MAX_CLIENTS; i++) {
 		if (m->clients[i] < 0) {
 			m->clients[i] = fd;
+			m->client_eof[i] = false;
 			return;
 		}
 	}
@@ -196,6 +197,16 @@ void mon_attach_input(struct mon *m, int i)
 
 	if (n < 0 && errno == EAGAIN)
 		return;
+	/* A half-close: the attached stdin ended (`start -a -i`, docker's
+	 * StdinOnce), so does the container's, or `cat` would wait forever;
+	 * the client still gets the output. */
+	if (n == 0 && !m->client_eof[i]) {
+		m->client_eof[i] = true;
+		if (m->stdin_fd >= 0)
+			close(m->stdin_fd);
+		m->stdin_fd = -1;
+		return;
+	}
 	if (n <= 0) {
 		close(m->clients[i]);
 		m->clients[i] = -1;

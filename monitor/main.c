@@ -241,7 +241,8 @@ static int fill_fds(struct mon *m, struct pollfd *p)
 		p[n++] = (struct pollfd){ .fd = m->out[i].fd, .events = POLLIN };
 	p[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
 	for (int i = 0; i < MON_MAX_CLIENTS; i++)
-		p[n++] = (struct pollfd){ .fd = m->clients[i], .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = m->clients[i],
+					  .events = m->client_eof[i] ? 0 : POLLIN };
 	return n;
 }
 

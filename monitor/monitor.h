@@ -45,6 +45,7 @@ struct mon {
 	bool interactive;
 	int sig_fd, log_fd, listen_fd, stdin_fd, master_fd;
 	int clients[MON_MAX_CLIENTS];
+	bool client_eof[MON_MAX_CLIENTS]; /* its input ended: output only */
 	struct mon_stream out[MON_N_STREAMS];
 	pid_t pid; /* the container's init, 0 when none */
 	int restarts;

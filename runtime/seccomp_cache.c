@@ -107,9 +107,9 @@ static int cache_name(uint64_t caps, char *name, size_t len)
 {
 	const struct scmp_version *v = seccomp_version();
 	struct build_id id = { NULL, 0 };
-	uint32_t env[6] = { v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0,
-			    (uint32_t)seccomp_api_get(), seccomp_arch_native(),
-			    (uint32_t)sizeof(struct sock_filter) };
+	uint32_t env[6] = { v ? v->major : 0,      v ? v->minor : 0,
+			    v ? v->micro : 0,      (uint32_t)seccomp_api_get(),
+			    seccomp_arch_native(), (uint32_t)sizeof(struct sock_filter) };
 	struct digest_ctx d;
 	char out[DIGEST_BUF];
 

@@ -20,8 +20,8 @@
 #include "runtime/internal.h"
 
 struct fixture {
-	char dir[64];   /* the temp dir: the cache_dir handed to the runtime */
-	char sub[128];  /* <dir>/seccomp */
+	char dir[64];  /* the temp dir: the cache_dir handed to the runtime */
+	char sub[128]; /* <dir>/seccomp */
 };
 
 static int setup(void **state)
@@ -189,10 +189,10 @@ static void test_damaged_entries_rebuilt(void **state)
 	static const char zeros[64], odd[13];
 
 	rt_seccomp_free(get(f->dir, rt_caps_default()));
-	check_rebuilt(f, "", 0, 0600);                           /* empty */
-	check_rebuilt(f, odd, sizeof(odd), 0600);                /* not whole insns */
-	check_rebuilt(f, zeros, sizeof(zeros), 0600);            /* no RET last */
-	check_rebuilt(f, &allow_all, sizeof(allow_all), 0666);   /* writable by others */
+	check_rebuilt(f, "", 0, 0600);                         /* empty */
+	check_rebuilt(f, odd, sizeof(odd), 0600);              /* not whole insns */
+	check_rebuilt(f, zeros, sizeof(zeros), 0600);          /* no RET last */
+	check_rebuilt(f, &allow_all, sizeof(allow_all), 0666); /* writable by others */
 }
 
 static void test_foreign_dir_ignored(void **state)
