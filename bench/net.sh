@@ -13,8 +13,8 @@ set -u
 
 # median_ms CMD...: run CMD N times, print the median wall time in ms.
 median_ms() {
-	local i t0 t1 times=()
-	for i in $(seq "$N"); do
+	local t0 t1 times=()
+	for _ in $(seq "$N"); do
 		t0=$(bench_now_us)
 		"$@" >/dev/null 2>&1 || { echo "fail"; return 1; }
 		t1=$(bench_now_us)

@@ -72,7 +72,8 @@ static const char *self_exe(void)
 static int monitor_memfd(struct err *err)
 {
 	const char *p = mydocker_monitor_bin;
-	size_t left = (size_t)(mydocker_monitor_bin_end - mydocker_monitor_bin);
+	/* Two linker symbols around one blob (monitor/blob.S). */
+	size_t left = (size_t)((uintptr_t)mydocker_monitor_bin_end - (uintptr_t)mydocker_monitor_bin);
 	cleanup_close int fd = memfd_create("mydocker-monitor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)

@@ -55,7 +55,7 @@ teardown() { teardown_store; }
 	run md run --rm busybox /etc/passwd
 	[ "$status" -eq 126 ]
 	[[ "$output" == *"permission denied"* ]]
-	run md run --rm busybox nosuch
+	run -127 md run --rm busybox nosuch
 	[ "$status" -eq 127 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *'exec: "nosuch": executable file not found in $PATH'* ]]
@@ -147,10 +147,10 @@ teardown() { teardown_store; }
 	md run --rm busybox true
 	[ -z "$(ls "$ROOT/containers")" ]
 	assert_no_mounts
-	run md run --rm busybox nosuch
+	run -127 md run --rm busybox nosuch
 	[ -z "$(ls "$ROOT/containers")" ]
 	assert_no_mounts
-	run md run --name failed busybox nosuch
+	run -127 md run --name failed busybox nosuch
 	[ "$status" -eq 127 ]
 	assert_no_mounts
 	run md ps -a
