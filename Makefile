@@ -68,7 +68,7 @@ $(B)/monitor/blob.o: monitor/blob.S $(B)/monitor/mydocker-monitor
 DEPS := build-essential pkg-config libarchive-dev libssl-dev libjansson-dev libcap-dev \
         libseccomp-dev libcurl4-openssl-dev libcmocka-dev bats busybox-static tmux util-linux iproute2 \
         zstd xz-utils bzip2 gzip umoci skopeo clang-format cppcheck attr psmisc shellcheck \
-        python3 curl docker-registry apache2-utils podman \
+        python3 curl wget procps docker-registry apache2-utils podman \
         libmnl-dev libnftables-dev nftables \
         clang libclang-rt-14-dev musl-tools
 deps:

@@ -566,9 +566,11 @@ static int put_bytes(struct save *sv, const char *path, const char *data, size_t
 	return put_data(sv, path, data, len, err);
 }
 
+/* Takes j (the callers build it in the argument list). */
 static int put_json(struct save *sv, const char *path, json_t *j, struct err *err)
 {
-	cleanup_free char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	cleanup_json json_t *owned = j;
+	cleanup_free char *s = owned ? json_dumps(owned, JSON_COMPACT) : NULL;
 
 	if (!s)
 		return err_sys(err, ENOMEM, "save: %s", path);

@@ -73,7 +73,9 @@ static int out_emit(struct tw *t, const void *buf, size_t len)
 	if (t->compress)
 		digest_update(&t->blob, buf, len);
 	t->blob_size += (long long)len;
-	if (t->out_len + len > OUT_BUF && out_flush(t) < 0)
+	/* Flush first whenever the piece goes out directly: buffered bytes
+	 * must never be overtaken. */
+	if ((t->out_len + len > OUT_BUF || len >= OUT_BUF / 2) && out_flush(t) < 0)
 		return -1;
 	if (len >= OUT_BUF / 2) {
 		if (t->wr(t->wctx, buf, len) < 0) {

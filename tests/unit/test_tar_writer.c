@@ -348,6 +348,34 @@ static void test_overlay_whiteouts(void **state)
 
 /* write -> unpack -> write gives the same diff_id (the layer is stored in
  * the driver's form and saved back from it). */
+/* Regression: a piece big enough to bypass the output buffer must not
+ * overtake the headers still buffered before it (corrupt tar whose digest
+ * did not match its bytes). */
+static void test_big_file_keeps_byte_order(void **state)
+{
+	struct fx *f = *state;
+	struct image_tar_result res;
+	struct mem m = { 0 };
+	char digest[DIGEST_BUF];
+	size_t big = 600000;
+	char *data = malloc(big + 1);
+	char list[256];
+
+	for (size_t i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	data[big] = '\0';
+	put(f->fd, "small", "x", 0644);
+	put(f->fd, "zbig", data, 0644);
+	write_tar(f->fd, WHITEOUT_OCI, "none", &m, &res);
+	assert_int_equal(digest_buf(m.buf, m.len, digest), 0);
+	assert_string_equal(digest, res.diff_id);
+	assert_string_equal(digest, res.blob_digest);
+	list_tar(&m, list, sizeof(list));
+	assert_non_null(strstr(list, "zbig f"));
+	free(data);
+	free(m.buf);
+}
+
 static void test_round_trip_through_unpack(void **state)
 {
 	struct fx *f = *state;
@@ -389,6 +417,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oci_form_whiteouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlay_whiteouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_through_unpack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_file_keeps_byte_order, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
