@@ -1,6 +1,8 @@
 /* format: human-readable sizes, durations and a small template engine. */
 #include "cmd/format.h"
 
+#include "base/timefmt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,14 +64,7 @@ time_t fmt_parse_time(const char *s)
 
 void fmt_now(char *buf, size_t len)
 {
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
+	time_rfc3339_now(buf, len);
 }
 
 static json_t *lookup_path(json_t *obj, const char *path)

@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "base/timefmt.h"
 #include "base/banned.h"
 #include "base/cleanup.h"
 #include "image/load_internal.h"
@@ -199,19 +200,6 @@ const char *image_host_arch(void)
 	return u.machine;
 }
 
-/* RFC 3339 with nanoseconds, UTC, as Docker writes "created". */
-static void rfc3339_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	char sec[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", sec, ts.tv_nsec);
-}
-
 static json_t *import_history(const char *created, const char *message)
 {
 	json_t *h = json_pack("{s:s, s:s}", "created", created, "created_by", "mydocker import");
@@ -227,7 +215,7 @@ json_t *image_config_new_import(const char *diff_id, const char *const *changes,
 	cleanup_json json_t *cfg = NULL, *root = NULL;
 	json_t *hist;
 
-	rfc3339_now(created, sizeof(created));
+	time_rfc3339_now(created, sizeof(created));
 	cfg = json_pack("{s:[s]}", "Env", DEFAULT_PATH);
 	if (!cfg)
 		goto nomem;

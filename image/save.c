@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/timefmt.h"
 #include "base/banned.h"
 #include "base/cleanup.h"
 #include "base/log.h"
@@ -143,18 +144,6 @@ static int layer_to_file(struct store *s, struct storage_staging *st, int src_fd
 
 /* ---- commit -------------------------------------------------------------------- */
 
-static void rfc3339_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	char sec[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", sec, ts.tv_nsec);
-}
-
 struct commit {
 	struct store *s;
 	struct storage_staging st;
@@ -232,7 +221,7 @@ static json_t *commit_config(struct commit *c, struct err *err)
 
 	if (!cfg)
 		goto nomem;
-	rfc3339_now(created, sizeof(created));
+	time_rfc3339_now(created, sizeof(created));
 	/* What belonged to the parent's build, not to this image. */
 	json_object_del(cfg, "container");
 	json_object_del(cfg, "container_config");

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/timefmt.h"
 #include "base/banned.h"
 #include "base/cleanup.h"
 #include "base/fs.h"
@@ -206,18 +207,6 @@ static void set_default(json_t *obj, const char *key, const char *val)
 		json_object_set_new(obj, key, json_string(val));
 }
 
-static void now_rfc3339(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
 static int write_config(struct store *s, const struct storage_container *c, json_t *config,
 			struct err *err)
 {
@@ -227,7 +216,7 @@ static int write_config(struct store *s, const struct storage_container *c, json
 	if (!cfg || !json_is_object(cfg))
 		return err_set(err, EINVAL, "container config must be a JSON object");
 	snprintf(slash_name, sizeof(slash_name), "/%s", c->name);
-	now_rfc3339(created, sizeof(created));
+	time_rfc3339_now(created, sizeof(created));
 	json_object_set_new(cfg, "Id", json_string(c->id));
 	json_object_set_new(cfg, "Name", json_string(slash_name));
 	set_default(cfg, "Image", c->image_id);
