@@ -74,7 +74,10 @@ bench_podman() {
 	BENCH_CLEANUP_HOOKS+=(podman_cleanup)
 	"${pr[@]}" import "$BUSYBOX_TAR" localhost/busybox >/dev/null
 	for ((i = 0; i < N; i++)); do
-		"${pr[@]}" run -d --network none --ulimit host localhost/busybox sleep 100000 >/dev/null ||
+		# runc, and rlimits within our hard limits: podman's crun fails on
+		# this host (setrlimit RLIMIT_NOFILE without CAP_SYS_RESOURCE).
+		"${pr[@]}" run -d --runtime runc --network none --ulimit nofile=1024:1024 \
+			--ulimit nproc=4096:4096 localhost/busybox sleep 100000 >/dev/null ||
 			{ bench_log "podman run failed here: no podman figures"; podman_cleanup; return 0; }
 	done
 	mapfile -t pids < <(pgrep -f "conmon.*$SCRATCH/podman" || true)
