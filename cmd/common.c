@@ -69,6 +69,9 @@ int cmd_help(struct cmd_ctx *ctx)
 	if (d) {
 		fputs(d->usage, stdout);
 		printf("\n%s\n", d->summary);
+	} else {
+		/* A sub-command ("container prune") without a table entry. */
+		printf("Usage:  mydocker %s [OPTIONS]\n", ctx->name);
 	}
 	return 0;
 }

@@ -52,7 +52,7 @@ static const struct cmd_def commands[] = {
 	  "  create [NAME]      Create a volume\n"
 	  "  inspect NAME...    Display detailed information on one or more volumes\n"
 	  "  ls [-q]            List volumes\n"
-	  "  prune [-f]         Remove all unused volumes\n"
+	  "  prune [-a] [-f]    Remove unused anonymous volumes (-a: every unused one)\n"
 	  "  rm [-f] NAME...    Remove one or more volumes\n", false },
 	{ "network", cmd_network, "Manage networks",
 	  "Usage:  mydocker network COMMAND\n\n"
@@ -283,6 +283,11 @@ int cmd_main(int argc, char **argv)
 		return cmd_fail("'%s' is not a mydocker command. (see 'mydocker --help')",
 				argv[idx]);
 	ctx.name = def->name;
+	/* `CMD --help` never acts, whatever CMD's own parsing does with it
+	 * (run and create print their fuller option list themselves). */
+	if (idx + 1 < argc && !strcmp(argv[idx + 1], "--help") && strcmp(def->name, "run") &&
+	    strcmp(def->name, "create"))
+		return cmd_help(&ctx);
 	if (def->seal) {
 		struct err err = { 0 };
 		/* Before anything else: the process that enters a container must

@@ -300,8 +300,15 @@ static int net_prune(struct cmd_ctx *ctx, int argc, char **argv)
 	char **names;
 	size_t n;
 
-	(void)argc;
-	(void)argv; /* -f/--force accepted: there is no prompt */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			puts("Usage:  mydocker network prune [-f]\n\nRemove all unused networks");
+			return 0;
+		}
+		/* -f/--force accepted: there is no prompt */
+		if (strcmp(argv[i], "-f") && strcmp(argv[i], "--force"))
+			return cmd_fail("network prune: unknown flag: %s", argv[i]);
+	}
 	if (cmd_store(ctx, &err) < 0 || storage_network_list(&ctx->store, &names, &n, &err) < 0)
 		return cmd_fail_err(&err);
 	for (size_t i = 0; i < n; i++) {

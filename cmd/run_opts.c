@@ -223,7 +223,12 @@ int run_parse(struct cmd_ctx *ctx, int argc, char **argv, struct run_opts *o, bo
 		if (c == '?')
 			return EXIT_USAGE;
 		if (c == OPT_HELP) {
-			fputs(run_usage, stdout);
+			if (!strcmp(ctx->name, "create"))
+				printf("Usage:  mydocker create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+				       "Create a new container\n\n%s",
+				       strstr(run_usage, "Options:"));
+			else
+				fputs(run_usage, stdout);
 			*done = true;
 			return 0;
 		}

@@ -20,6 +20,7 @@
 #include "base/banned.h"
 #include "base/cleanup.h"
 #include "base/log.h"
+#include "image/commit_stream.h"
 #include "image/load_internal.h"
 #include "image/save_internal.h"
 
@@ -126,22 +127,6 @@ static int fd_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-/* Write a layer dir's tar into a new staging file; fd is left open at its end. */
-static int layer_to_file(struct store *s, struct storage_staging *st, int src_fd,
-			 const char *name, const char *comp, const char *const *skip, int *out_fd,
-			 struct image_tar_result *res, struct err *err)
-{
-	cleanup_close int fd = openat(st->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return err_sys(err, errno, "create staging file");
-	if (image_layer_write_tar_skip(src_fd, storage_whiteout_form(s), comp, skip, fd_write, &fd,
-				       res, err) < 0)
-		return -1;
-	*out_fd = TAKE_FD(fd);
-	return 0;
-}
-
 /* ---- commit -------------------------------------------------------------------- */
 
 struct commit {
@@ -174,29 +159,25 @@ static int commit_parent(struct commit *c, struct err *err)
 	return 0;
 }
 
-/* The tar once into staging, hashed; then, for a new layer, unpacked from it. */
+/* One pass: the upper dir is written as a tar (hashed) and that stream is
+ * unpacked into the staged layer as it comes, with no tar file between
+ * (save and push get the tar back from the layer's tar-split). The chain id
+ * is known only at the end: an already stored layer is then just not
+ * installed, and the staging copy goes with the staging dir. */
 static int commit_layer(struct commit *c, int upper_fd, struct err *err)
 {
-	cleanup_close int fd = -1, dest = -1;
+	cleanup_close int dest = -1;
 	size_t n = c->pc.n_diff_ids;
 
-	if (layer_to_file(c->s, &c->st, upper_fd, "layer.tar", "none", c->o->skip, &fd, &c->tar,
-			  err) < 0)
+	if (mkdirat(c->st.dirfd, "layer", 0755) < 0 ||
+	    (dest = openat(c->st.dirfd, "layer", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_sys(err, errno, "commit: staging layer");
+	if (image_layer_write_unpack(upper_fd, storage_whiteout_form(c->s), c->o->skip, dest,
+				     &c->tar, &c->unpacked, err) < 0)
 		return err_prefix(err, "commit");
 	if (digest_chain_id(n ? c->chains[n - 1] : NULL, c->tar.diff_id, c->chain) < 0)
 		return err_sys(err, ENOMEM, "commit: chain id");
 	c->exists = storage_layer_exists(c->s, c->chain);
-	if (c->exists)
-		return 0;
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return err_sys(err, errno, "commit: rewind layer tar");
-	if (mkdirat(c->st.dirfd, "layer", 0755) < 0 ||
-	    (dest = openat(c->st.dirfd, "layer", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return err_sys(err, errno, "commit: staging layer");
-	if (image_layer_unpack_fd(fd, dest, storage_whiteout_form(c->s), &c->unpacked, err) < 0)
-		return err_prefix(err, "commit: store layer");
-	if (strcmp(c->unpacked.diff_id, c->tar.diff_id) != 0)
-		return err_set(err, EIO, "commit: layer tar changed between write and unpack");
 	return 0;
 }
 

@@ -1,0 +1,20 @@
+/* commit_stream: a directory -> its layer tar -> the layer unpacked, in one
+ * pass (image/commit_stream.c). Private to image/ and its unit tests. */
+#ifndef MYDOCKER_IMAGE_COMMIT_STREAM_H
+#define MYDOCKER_IMAGE_COMMIT_STREAM_H
+
+#include "base/err.h"
+#include "image/image.h"
+
+/* image_layer_write_tar_skip(src_dirfd, wf, "none", skip) fed straight into
+ * image_layer_unpack(dest_dirfd, wf), the writer on a second thread: the
+ * source is read once and the layer written once, the two overlapping. tar
+ * and unpacked are both sides' results; their diff_ids are equal, the sha256
+ * of exactly the tar that was unpacked (and that its tar-split, when dest
+ * is a staged layer, records). On failure err holds the side that failed
+ * first; dest is left half-written for the caller to discard. */
+int image_layer_write_unpack(int src_dirfd, enum whiteout_form wf, const char *const *skip,
+			     int dest_dirfd, struct image_tar_result *tar,
+			     struct image_unpack_result *unpacked, struct err *err) WUR;
+
+#endif
