@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "base/fs.h"
 #include "cmd/cmd.h"
+#include "cmd/lifecycle.h"
 #include "cmd/format.h"
 #include "image/image.h"
 #include "storage/container.h"
@@ -129,13 +130,15 @@ static int open_upper(struct cmd_ctx *ctx, const struct storage_container *c, st
 	return fd;
 }
 
-static bool container_running(struct cmd_ctx *ctx, const struct storage_container *c)
+/* The pid of a running container that is not paused yet, else 0: commit
+ * -p freezes it for a consistent layer (docker commit --pause). */
+static pid_t container_to_pause(struct cmd_ctx *ctx, const struct storage_container *c)
 {
 	json_t *st = cmd_container_state(ctx, c);
-	bool running = json_is_true(json_object_get(st, "Running"));
+	pid_t pid = json_is_true(json_object_get(st, "Paused")) ? 0 : ctr_running_pid(st);
 
 	json_decref(st);
-	return running;
+	return pid;
 }
 
 /* ---- commit -------------------------------------------------------------------- */
@@ -224,6 +227,7 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	cleanup_free char *by = NULL;
 	cleanup_close int upper = -1;
 	char id[DIGEST_BUF];
+	pid_t paused;
 	int rc = commit_parse(ctx, argc, argv, &a);
 
 	if (rc)
@@ -232,18 +236,23 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	    storage_container_lookup(&ctx->store, argv[optind], &c, &err) < 0 ||
 	    !(cfg = storage_container_config(&ctx->store, &c, &err)))
 		return cmd_fail_err(&err);
-	/* -p is a no-op for an exited container, the only kind there is until
-	 * the freezer lands; a running one cannot be paused yet. */
-	if (a.pause && container_running(ctx, &c))
-		return cmd_fail("commit: container %.12s is running and cannot be paused yet "
-				"(no freezer): stop it, or commit with --pause=false", c.id);
-	if ((upper = open_upper(ctx, &c, &err)) < 0)
+	paused = a.pause ? container_to_pause(ctx, &c) : 0;
+	if (paused && ctr_freezer_set(c.id, paused, true, &err) < 0)
 		return cmd_fail_err(&err);
+	if ((upper = open_upper(ctx, &c, &err)) < 0)
+		rc = -1;
 	by = created_by(cfg);
 	a.o.parent_id = c.image_id;
 	a.o.created_by = by;
 	a.o.skip = runtime_files;
-	if (image_commit(&ctx->store, upper, &a.o, id, &err) < 0)
+	if (rc == 0)
+		rc = image_commit(&ctx->store, upper, &a.o, id, &err);
+	if (paused) {
+		struct err e2 = { 0 };
+		if (ctr_freezer_set(c.id, paused, false, &e2) < 0)
+			fprintf(stderr, "mydocker: %s\n", e2.msg);
+	}
+	if (rc < 0)
 		return cmd_fail_err(&err);
 	if (a.output) {
 		const char *ids[1] = { id }, *names[1] = { a.o.tag };

@@ -99,3 +99,18 @@ A /newsym'
 	[ "$status" -eq 125 ]
 	[ ! -e "$TEST_TMP/x.tar" ] && [ ! -e "$TEST_TMP/x.tar.tmp" ]
 }
+
+@test "commit of a running container pauses it (freezer) and leaves it running" {
+	md run -d --name live --network none busybox sh -c 'echo state > /f; sleep 1000' >/dev/null
+	for i in $(seq 50); do md exec live test -f /f 2>/dev/null && break; sleep 0.1; done
+	run md commit live live:snap
+	[ "$status" -eq 0 ]
+	run md inspect -f '{{.State.Status}}' live
+	[ "$output" = running ]
+	# Not left frozen: the container still answers.
+	run md exec live echo alive
+	[ "$output" = alive ]
+	run md run --rm --network none live:snap cat /f
+	[ "$output" = state ]
+	md rm -f live >/dev/null
+}
