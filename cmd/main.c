@@ -157,9 +157,8 @@ static const struct cmd_def commands[] = {
 	  "  -c, --change list      Apply Dockerfile instruction to the created image\n"
 	  "  -m, --message string   Commit message\n"
 	  "  -o, --output string    Also write the new image as a docker-archive tar\n"
-	  "  -p, --pause            Pause container during commit (default true; a no-op\n"
-	  "                         for an exited container; running ones cannot be\n"
-	  "                         paused until the freezer lands: use --pause=false)\n", false },
+	  "  -p, --pause            Pause (freeze) a running container during commit\n"
+	  "                         (default true; --pause=false to commit it live)\n", false },
 	{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)",
 	  "Usage:  mydocker save [OPTIONS] IMAGE [IMAGE...]\n\n"
 	  "Options:\n"
