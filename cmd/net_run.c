@@ -566,8 +566,25 @@ void net_run_started(struct cmd_ctx *ctx, struct net_run *nr, pid_t pid)
 {
 	struct err e = { 0 };
 
+	nr->started = nr->active;
 	if (nr->active &&
 	    storage_network_set_pid(&ctx->store, nr->net.name, nr->ep.container_id, pid, &e) < 0)
+		log_warn("%s", e.msg);
+}
+
+/* The pair goes with the container's netns: the kernel deletes it in its
+ * own worker once the last process of the namespace is gone. Deleting it
+ * ourselves would only queue behind that teardown (rtnl_lock, then an
+ * rcu_barrier of our own: ~15 ms a run), so a started container's veth is
+ * waited for, briefly, and deleted only if it outlives that (its netns held
+ * by someone). A container that never started had no process to take it. */
+static void release_veth(struct net_run *nr)
+{
+	struct err e = { 0 };
+
+	if (nr->started && runtime_net_link_wait_gone(nr->ep.host_if, 100))
+		return;
+	if (runtime_net_link_delete(nr->ep.host_if, &e) < 0)
 		log_warn("%s", e.msg);
 }
 
@@ -581,15 +598,12 @@ void net_run_release(struct cmd_ctx *ctx, struct net_run *nr)
 	if (nr->ports_added)
 		runtime_nat_ports_del(nr->ports, nr->n_ports);
 	nr->ports_added = false;
-	/* Normally gone with the container's netns already; not if the
-	 * container never started, and netns teardown is asynchronous. */
-	if (runtime_net_link_delete(nr->ep.host_if, &e) < 0)
-		log_warn("%s", e.msg);
 	rc = storage_network_release(&ctx->store, nr->net.name, nr->ep.container_id, NULL, &e);
 	if (rc < 0)
 		log_warn("%s", e.msg);
 	nr->active = false;
 	net_hosts_refresh(ctx, &nr->net);
+	release_veth(nr);
 }
 
 void net_container_release(struct cmd_ctx *ctx, const char *container_id)

@@ -54,6 +54,7 @@ struct net_run {
 	enum runtime_netmode mode;
 	bool active;      /* an endpoint is allocated */
 	bool ports_added; /* its ports are in nftables */
+	bool started;     /* a container process had the endpoint's netns */
 	struct storage_network net;
 	struct storage_endpoint ep;
 	struct runtime_net rn;

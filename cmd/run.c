@@ -408,7 +408,6 @@ static void finish(struct cmd_ctx *ctx, struct run *r)
 {
 	struct err e = { 0 };
 
-	net_run_release(ctx, &r->net);
 	if (r->mounted && storage_container_umount(&ctx->store, &r->c, &e) < 0)
 		log_warn("%s", e.msg);
 	if (r->created && r->o.rm) {
@@ -419,6 +418,8 @@ static void finish(struct cmd_ctx *ctx, struct run *r)
 			run_remove_anonymous_volumes(ctx, json_object_get(cfg, "Mounts"));
 		json_decref(cfg);
 	}
+	/* Last: the kernel tears the veth down with the netns meanwhile. */
+	net_run_release(ctx, &r->net);
 }
 
 static void run_release(struct run *r)

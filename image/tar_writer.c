@@ -20,6 +20,7 @@
 
 #include "base/banned.h"
 #include "base/cleanup.h"
+#include "image/commit_stream.h"
 #include "image/image_internal.h"
 #include "image/save_internal.h"
 
@@ -40,6 +41,7 @@ struct tw {
 	struct archive_entry *e;
 	struct digest_ctx diff, blob;
 	bool diff_open, blob_open, compress;
+	bool unhashed; /* no diff_id: the consumer hashes the stream itself */
 	image_write_fn wr;
 	void *wctx;
 	unsigned char *out;
@@ -101,7 +103,8 @@ static la_ssize_t tar_out(struct archive *a, void *ctx, const void *buf, size_t 
 	struct tw *t = ctx;
 
 	(void)a;
-	digest_update(&t->diff, buf, len);
+	if (!t->unhashed)
+		digest_update(&t->diff, buf, len);
 	t->size += (long long)len;
 	if (!t->compress)
 		return out_emit(t, buf, len) < 0 ? -1 : (la_ssize_t)len;
@@ -221,8 +224,10 @@ static int tw_finish(struct tw *t, struct image_tar_result *res)
 		return tw_fail(t, t->z, "finish compression");
 	if (out_flush(t) < 0)
 		return tw_fail(t, t->tar, "finish");
-	digest_final(&t->diff, res->diff_id);
-	t->diff_open = false;
+	if (!t->unhashed) {
+		digest_final(&t->diff, res->diff_id);
+		t->diff_open = false;
+	}
 	if (t->compress) {
 		digest_final(&t->blob, res->blob_digest);
 		t->blob_open = false;
@@ -653,22 +658,41 @@ static int walk_dir(struct tw *t, int dirfd)
 	return rc;
 }
 
+static int write_tar(struct tw *t, int src_dirfd, const char *compression,
+		     struct image_tar_result *res)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = tw_open(t, compression, t->err);
+	/* The root itself is not an entry: a layer describes what is below it. */
+	if (rc == 0)
+		rc = walk_dir(t, src_dirfd);
+	if (rc == 0)
+		rc = tw_finish(t, res);
+	tw_release(t);
+	return rc;
+}
+
 int image_layer_write_tar_skip(int src_dirfd, enum whiteout_form wf, const char *compression,
 			       const char *const *skip, image_write_fn wr, void *wctx,
 			       struct image_tar_result *res, struct err *err)
 {
 	struct tw t = { .wr = wr, .wctx = wctx, .wf = wf, .skip = skip, .err = err };
-	int rc;
 
-	memset(res, 0, sizeof(*res));
-	rc = tw_open(&t, compression, err);
-	/* The root itself is not an entry: a layer describes what is below it. */
-	if (rc == 0)
-		rc = walk_dir(&t, src_dirfd);
-	if (rc == 0)
-		rc = tw_finish(&t, res);
-	tw_release(&t);
-	return rc;
+	return write_tar(&t, src_dirfd, compression, res);
+}
+
+/* SHA-256 is most of this writer's CPU time: skip it when the bytes are
+ * hashed anyway on the other side (image_layer_write_unpack). */
+int image_layer_write_tar_unhashed(int src_dirfd, enum whiteout_form wf, const char *const *skip,
+				   image_write_fn wr, void *wctx, struct image_tar_result *res,
+				   struct err *err)
+{
+	struct tw t = { .wr = wr, .wctx = wctx, .wf = wf, .skip = skip, .err = err,
+			.unhashed = true };
+
+	return write_tar(&t, src_dirfd, "none", res);
 }
 
 int image_layer_write_tar(int src_dirfd, enum whiteout_form wf, const char *compression,

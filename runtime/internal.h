@@ -79,10 +79,48 @@ int rt_rlimits_apply(const struct runtime_spec *spec, struct err *err) WUR;
 /* 1 if /proc/self/exe is a sealed memfd. */
 int rt_self_is_sealed(void);
 
+/* ---- user namespace mounts (runtime/idmap.c, runtime/idmap_overlay.c) ----- */
+/* Write spec->uidmap and spec->gidmap as pid's uid_map and gid_map. */
+int rt_idmap_write_maps(pid_t pid, const struct runtime_spec *spec, struct err *err) WUR;
+
+/* With spec->userns the child cannot look up host paths below directories
+ * only host root may enter (the store is 0700), and files owned by host ids
+ * outside its map would show as the overflow id. So the parent, before
+ * clone, makes detached mounts (open_tree(2) OPEN_TREE_CLONE) of the rootfs
+ * and of every bind source, idmapped (MOUNT_ATTR_IDMAP) when their owner
+ * is outside spec->uidmap; the child inherits them and attaches them
+ * (rt_detached_attach*). An overlay rootfs is remounted in place on
+ * idmapped layers (rt_overlay_idmap): while the container runs, the host
+ * sees it with the container's host ids; its upper dir keeps the ids as in
+ * the container (root's files are 0:0 on disk), like the image layers.
+ * Without userns every fd is -1. */
+struct rt_detached {
+	int root_fd;   /* the rootfs */
+	int etc_fd[3]; /* hostname_path, hosts_path, resolv_path */
+	int *bind_fd;  /* per spec->mounts[i] (-1: tmpfs), n_bind of them */
+	size_t n_bind;
+};
+void rt_detached_init(struct rt_detached *d);
+int rt_detached_prepare(const struct runtime_spec *spec, struct rt_detached *d,
+			struct err *err) WUR;
+/* Close the parent's fds (the child keeps its copies); idempotent. */
+void rt_detached_release(struct rt_detached *d);
+/* In the child: attach the detached mount mnt_fd onto target_fd. */
+int rt_detached_attach(int mnt_fd, int target_fd, const char *what, struct err *err) WUR;
+/* In the child, its mounts private: attach the rootfs clone on top of "/";
+ * returns an O_PATH fd of it, the new root for pivot_root. */
+int rt_detached_attach_root(int mnt_fd, struct err *err) WUR;
+/* Replace the overlay mounted at rootfs with the same overlay on layers
+ * idmapped with userns_fd; 0, or -1 with the old mount back in place. */
+int rt_overlay_idmap(const char *rootfs, int userns_fd, const struct runtime_idmap *uid,
+		     const struct runtime_idmap *gid, struct err *err) WUR;
+
 /* ---- rootfs (runtime/rootfs.c) -------------------------------------------- */
 /* In the child, in its new mount namespace: everything from making / private
- * to pivot_root, masked/read-only paths, and the final read-only remount. */
-int rt_rootfs_setup(const struct runtime_spec *spec, struct err *err) WUR;
+ * to pivot_root, masked/read-only paths, and the final read-only remount.
+ * det: the parent's detached mounts (all -1 without a user namespace). */
+int rt_rootfs_setup(const struct runtime_spec *spec, const struct rt_detached *det,
+		    struct err *err) WUR;
 
 /* ---- devices (runtime/devices.c) ------------------------------------------ */
 /* In the child before pivot_root: /dev as a tmpfs beneath root_fd with the

@@ -204,22 +204,29 @@ static int open_dest(int root_fd, const char *dest, bool dir, struct err *err)
 	return fd;
 }
 
-static int bind_one(int root_fd, const struct runtime_mount *m, struct err *err)
+/* mnt_fd: the parent's detached clone of the source (runtime/idmap.c), or
+ * -1 to bind the source by its path. */
+static int bind_one(int root_fd, const struct runtime_mount *m, int mnt_fd, struct err *err)
 {
-	cleanup_close int src_fd = open(m->source, O_PATH | O_CLOEXEC);
+	cleanup_close int src_fd = mnt_fd >= 0 ? -1 : open(m->source, O_PATH | O_CLOEXEC);
 	cleanup_close int dst_fd = -1;
 	char sp[FD_PATH_LEN], dp[FD_PATH_LEN];
 	struct stat st;
 
-	if (src_fd < 0 || fstat(src_fd, &st) < 0)
+	if ((mnt_fd < 0 && src_fd < 0) || fstat(mnt_fd >= 0 ? mnt_fd : src_fd, &st) < 0)
 		return err_sys(err, errno, "bind source %s", m->source);
 	dst_fd = open_dest(root_fd, m->destination, S_ISDIR(st.st_mode), err);
 	if (dst_fd < 0)
 		return -1;
-	fd_path(sp, src_fd);
-	fd_path(dp, dst_fd);
-	if (mount(sp, dp, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return err_sys(err, errno, "bind %s on %s", m->source, m->destination);
+	if (mnt_fd >= 0) {
+		if (rt_detached_attach(mnt_fd, dst_fd, m->destination, err) < 0)
+			return -1;
+	} else {
+		fd_path(sp, src_fd);
+		fd_path(dp, dst_fd);
+		if (mount(sp, dp, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return err_sys(err, errno, "bind %s on %s", m->source, m->destination);
+	}
 	if (m->readonly)
 		return remount_ro_in(root_fd, m->destination, err);
 	return 0;
@@ -239,7 +246,8 @@ static int tmpfs_one(int root_fd, const struct runtime_mount *m, struct err *err
 	return 0;
 }
 
-static int mount_volumes(const struct runtime_spec *spec, int root_fd, struct err *err)
+static int mount_volumes(const struct runtime_spec *spec, const struct rt_detached *det,
+			 int root_fd, struct err *err)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct runtime_mount *m = &spec->mounts[i];
@@ -251,7 +259,7 @@ static int mount_volumes(const struct runtime_spec *spec, int root_fd, struct er
 		else if (!m->source)
 			rc = err_set(err, EINVAL, "bind mount on %s has no source", m->destination);
 		else
-			rc = bind_one(root_fd, m, err);
+			rc = bind_one(root_fd, m, i < det->n_bind ? det->bind_fd[i] : -1, err);
 		if (rc < 0)
 			return -1;
 	}
@@ -260,7 +268,8 @@ static int mount_volumes(const struct runtime_spec *spec, int root_fd, struct er
 
 /* /etc/hostname, /etc/hosts, /etc/resolv.conf: the caller's files, bound
  * over the image's (created if missing), as Docker does. */
-static int bind_etc_files(const struct runtime_spec *spec, int root_fd, struct err *err)
+static int bind_etc_files(const struct runtime_spec *spec, const struct rt_detached *det,
+			  int root_fd, struct err *err)
 {
 	const struct runtime_mount files[] = {
 		{ .type = RT_MOUNT_BIND,
@@ -275,7 +284,7 @@ static int bind_etc_files(const struct runtime_spec *spec, int root_fd, struct e
 	};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (files[i].source && bind_one(root_fd, &files[i], err) < 0)
+		if (files[i].source && bind_one(root_fd, &files[i], det->etc_fd[i], err) < 0)
 			return -1;
 	}
 	return 0;
@@ -452,12 +461,14 @@ static int protect_paths(const struct runtime_spec *spec, struct err *err)
 /* The new root as a mount point of its own: pivot_root(2) wants new_root to
  * be one. MS_PRIVATE everywhere first: pivot_root refuses shared mounts and
  * nothing we mount may propagate back to the host (mount_namespaces(7)). */
-static int prepare_root(const char *rootfs, struct err *err)
+static int prepare_root(const char *rootfs, const struct rt_detached *det, struct err *err)
 {
 	int fd;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_sys(err, errno, "make mounts private");
+	if (det->root_fd >= 0)
+		return rt_detached_attach_root(det->root_fd, err);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return err_sys(err, errno, "bind rootfs %s", rootfs);
 	fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -466,21 +477,21 @@ static int prepare_root(const char *rootfs, struct err *err)
 	return fd;
 }
 
-int rt_rootfs_setup(const struct runtime_spec *spec, struct err *err)
+int rt_rootfs_setup(const struct runtime_spec *spec, const struct rt_detached *det, struct err *err)
 {
 	cleanup_close int root_fd = -1;
 
 	if (!spec->rootfs || spec->rootfs[0] != '/')
 		return err_set(err, EINVAL, "rootfs must be an absolute path");
-	root_fd = prepare_root(spec->rootfs, err);
+	root_fd = prepare_root(spec->rootfs, det, err);
 	if (root_fd < 0)
 		return -1;
 	/* Kernel filesystems first, then volumes, so a volume under /dev lands
 	 * on our tmpfs, as in runc's mount order. */
 	if (mount_proc(root_fd, err) < 0 || mount_sys(root_fd, err) < 0 ||
 	    rt_cgroup_mount(spec, root_fd, err) < 0 || rt_devices_setup(spec, root_fd, err) < 0 ||
-	    mount_volumes(spec, root_fd, err) < 0 || bind_etc_files(spec, root_fd, err) < 0 ||
-	    pivot(root_fd, err) < 0)
+	    mount_volumes(spec, det, root_fd, err) < 0 ||
+	    bind_etc_files(spec, det, root_fd, err) < 0 || pivot(root_fd, err) < 0)
 		return -1;
 	if (protect_paths(spec, err) < 0)
 		return -1;

@@ -269,8 +269,8 @@ static int enter_process(const struct runtime_spec *spec, struct child_ids *ids,
 }
 
 /* Returns only on failure. */
-static int child_run(const struct runtime_spec *spec, const struct rt_security *sec, int sync_fd,
-		     bool detached, struct err *err)
+static int child_run(const struct runtime_spec *spec, const struct rt_security *sec,
+		     const struct rt_detached *det, int sync_fd, bool detached, struct err *err)
 {
 	struct child_ids ids = { .root_fd = -1, .cwd_fd = -1 };
 	char path[4096];
@@ -285,7 +285,7 @@ static int child_run(const struct runtime_spec *spec, const struct rt_security *
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return err_sys(err, errno, "unshare the cgroup namespace");
 	umask(022);
-	if (rt_rootfs_setup(spec, err) < 0 || setup_stdio(spec, sync_fd, err) < 0)
+	if (rt_rootfs_setup(spec, det, err) < 0 || setup_stdio(spec, sync_fd, err) < 0)
 		return -1;
 	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return err_sys(err, errno, "sethostname %s", spec->hostname);
@@ -318,8 +318,8 @@ static int child_run(const struct runtime_spec *spec, const struct rt_security *
 }
 
 static void __attribute__((noreturn))
-child_main(const struct runtime_spec *spec, const struct rt_security *sec, int sync_fd,
-	   bool detached)
+child_main(const struct runtime_spec *spec, const struct rt_security *sec,
+	   const struct rt_detached *det, int sync_fd, bool detached)
 {
 	struct err err = { 0 };
 
@@ -328,26 +328,11 @@ child_main(const struct runtime_spec *spec, const struct rt_security *sec, int s
 	 * to wait for it, its exit code and its cleanup would be lost. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	wait_go(sync_fd);
-	child_run(spec, sec, sync_fd, detached, &err);
+	child_run(spec, sec, det, sync_fd, detached, &err);
 	child_fail(sync_fd, &err);
 }
 
 /* ---- the parent ----------------------------------------------------------- */
-
-static int write_map(pid_t pid, const char *file, const struct runtime_idmap *m, struct err *err)
-{
-	char path[64], line[96];
-	int n = snprintf(line, sizeof(line), "%u %u %u\n", m->container_id, m->host_id, m->size);
-	cleanup_close int fd = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(err, errno, "open %s", path);
-	if (write(fd, line, (size_t)n) != n)
-		return err_sys(err, errno, "write %s", path);
-	return 0;
-}
 
 /* Between clone and go: id maps (user_namespaces(7): written by us, root in
  * the parent namespace, so no "setgroups deny" is needed), then the
@@ -356,8 +341,7 @@ static int release_child(const struct runtime_spec *spec, pid_t pid, int sync_fd
 {
 	struct rt_sync_msg go = { .type = RT_SYNC_GO };
 
-	if (spec->userns && (write_map(pid, "uid_map", &spec->uidmap, err) < 0 ||
-			     write_map(pid, "gid_map", &spec->gidmap, err) < 0))
+	if (spec->userns && rt_idmap_write_maps(pid, spec, err) < 0)
 		return -1;
 	if (spec->netmode == RT_NET_BRIDGE && spec->net &&
 	    runtime_net_attach(spec->net, pid, err) < 0)
@@ -512,10 +496,13 @@ static int supervise(const struct runtime_spec *spec, pid_t pid, int sync_fd, in
 static int start(const struct runtime_spec *spec, const struct rt_security *sec,
 		 struct runtime_result *res, struct err *err)
 {
+	struct rt_detached det __attribute__((cleanup(rt_detached_release)));
 	int sv[2], sig_fd, rc;
 	sigset_t old;
 	pid_t pid;
 
+	if (rt_detached_prepare(spec, &det, err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(err, errno, "socketpair");
 	sig_fd = block_signals(&old, err);
@@ -527,8 +514,9 @@ static int start(const struct runtime_spec *spec, const struct rt_security *sec,
 	pid = clone_container(spec);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, sec, sv[1], false);
+		child_main(spec, sec, &det, sv[1], false);
 	}
+	rt_detached_release(&det);
 	close(sv[1]);
 	if (pid < 0)
 		rc = err_sys(err, errno, "clone the container process");
@@ -543,16 +531,20 @@ static int start(const struct runtime_spec *spec, const struct rt_security *sec,
 static int start_detached(const struct runtime_spec *spec, const struct rt_security *sec,
 			  struct runtime_result *res, int *master_fd, struct err *err)
 {
+	struct rt_detached det __attribute__((cleanup(rt_detached_release)));
 	int sv[2], rc = -1;
 	pid_t pid;
 
+	if (rt_detached_prepare(spec, &det, err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(err, errno, "socketpair");
 	pid = clone_container(spec);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, sec, sv[1], true);
+		child_main(spec, sec, &det, sv[1], true);
 	}
+	rt_detached_release(&det);
 	close(sv[1]);
 	if (pid < 0) {
 		err_sys(err, errno, "clone the container process");

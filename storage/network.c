@@ -75,7 +75,7 @@ static int eps_merge(struct store *s, const char *name, json_t *j, struct err *e
 	eps_rel(rel, sizeof(rel), name);
 	if (fs_read_all(s->root_fd, rel, &buf, NULL, 16 << 20, &e) < 0) {
 		if (e.code != ENOENT)
-			return *err = e, -1;
+			return err ? (*err = e, -1) : -1;
 		if (json_is_object(json_object_get(j, "Containers")))
 			return 0;
 	}

@@ -21,6 +21,7 @@
 struct nl {
 	struct mnl_socket *sock;
 	unsigned int portid, seq;
+	size_t off; /* end of the requests queued for nl_flush */
 	char buf[8192];
 };
 
@@ -49,7 +50,7 @@ static void nl_close(struct nl *nl)
 
 static struct nlmsghdr *nl_msg(struct nl *nl, uint16_t type, uint16_t flags)
 {
-	struct nlmsghdr *h = mnl_nlmsg_put_header(nl->buf);
+	struct nlmsghdr *h = mnl_nlmsg_put_header(nl->buf + nl->off);
 
 	h->nlmsg_type = type;
 	h->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -76,6 +77,44 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *h, mnl_cb_t cb, void *data)
 	return rc < 0 ? -errno : 0;
 }
 
+/* Queue the request just built for nl_flush. */
+static void nl_queue(struct nl *nl, const struct nlmsghdr *h)
+{
+	nl->off += NLMSG_ALIGN(h->nlmsg_len);
+}
+
+/* Send the n queued requests in one sendmsg: the kernel runs them in order
+ * and acks each. Returns 0, or the first failure's -errno with *failed its
+ * index. */
+static int nl_flush(struct nl *nl, size_t n, size_t *failed)
+{
+	static char rbuf[8192];
+	unsigned int first = nl->seq - (unsigned int)n + 1;
+	size_t acked = 0;
+
+	*failed = 0;
+	if (mnl_socket_sendto(nl->sock, nl->buf, nl->off) < 0)
+		return -errno;
+	nl->off = 0;
+	while (acked < n) {
+		ssize_t len = mnl_socket_recvfrom(nl->sock, rbuf, sizeof(rbuf));
+		const struct nlmsghdr *h = (const struct nlmsghdr *)rbuf;
+		int left = (int)len;
+
+		if (len < 0)
+			return *failed = acked, -errno;
+		for (; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq - first >= n)
+				continue;
+			acked++;
+			if (e->error)
+				return *failed = h->nlmsg_seq - first, e->error;
+		}
+	}
+	return 0;
+}
+
 static int link_index(const char *name)
 {
 	return (int)if_nametoindex(name);
@@ -86,28 +125,54 @@ bool runtime_net_link_exists(const char *name)
 	return link_index(name) > 0;
 }
 
+bool runtime_net_link_wait_gone(const char *name, int timeout_ms)
+{
+	const struct timespec step = { .tv_nsec = 250 * 1000 };
+	struct timespec now, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	/* Polling, not a netlink subscription: the teardown takes a few ms at
+	 * most and is usually over before the first check. */
+	while (runtime_net_link_exists(name)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return false;
+		nanosleep(&step, NULL);
+	}
+	return true;
+}
+
 /* RTM_NEWLINK without NLM_F_CREATE: change flags of an existing link. */
-static int link_up(struct nl *nl, int index, const char *what, struct err *err)
+static struct nlmsghdr *put_link_up(struct nl *nl, int index)
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, NLM_F_ACK);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
-	int rc;
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = index;
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
-	rc = nl_talk(nl, h, NULL, NULL);
+	return h;
+}
+
+static int link_up(struct nl *nl, int index, const char *what, struct err *err)
+{
+	int rc = nl_talk(nl, put_link_up(nl, index), NULL, NULL);
+
 	return rc < 0 ? err_sys(err, -rc, "set %s up", what) : 0;
 }
 
-static int addr_add(struct nl *nl, int index, struct in_addr a, int prefix, const char *what,
-		    struct err *err)
+static struct nlmsghdr *put_addr(struct nl *nl, int index, struct in_addr a, int prefix)
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
 	struct in_addr brd = a;
-	int rc;
 
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
@@ -118,16 +183,22 @@ static int addr_add(struct nl *nl, int index, struct in_addr a, int prefix, cons
 	mnl_attr_put(h, IFA_LOCAL, sizeof(a), &a);
 	mnl_attr_put(h, IFA_ADDRESS, sizeof(a), &a);
 	mnl_attr_put(h, IFA_BROADCAST, sizeof(brd), &brd);
-	rc = nl_talk(nl, h, NULL, NULL);
+	return h;
+}
+
+static int addr_add(struct nl *nl, int index, struct in_addr a, int prefix, const char *what,
+		    struct err *err)
+{
+	int rc = nl_talk(nl, put_addr(nl, index, a, prefix), NULL, NULL);
+
 	return rc < 0 ? err_sys(err, -rc, "add address %s/%d to %s", inet_ntoa(a), prefix, what)
 		      : 0;
 }
 
-static int route_default(struct nl *nl, int index, struct in_addr gw, struct err *err)
+static struct nlmsghdr *put_route_default(struct nl *nl, int index, struct in_addr gw)
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	int rc;
 
 	rt->rtm_family = AF_INET;
 	rt->rtm_table = RT_TABLE_MAIN;
@@ -136,8 +207,7 @@ static int route_default(struct nl *nl, int index, struct in_addr gw, struct err
 	rt->rtm_type = RTN_UNICAST;
 	mnl_attr_put(h, RTA_GATEWAY, sizeof(gw), &gw);
 	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)index);
-	rc = nl_talk(nl, h, NULL, NULL);
-	return rc < 0 ? err_sys(err, -rc, "add default route via %s", inet_ntoa(gw)) : 0;
+	return h;
 }
 
 /* /proc/sys writes: ip_forward for routing between the bridge and the
@@ -377,23 +447,36 @@ static int veth_create(struct nl *nl, const struct runtime_net *n, pid_t pid, in
 	return rc < 0 ? err_sys(err, -rc, "create veth pair %s/%s", n->host_if, n->ifname) : 0;
 }
 
-/* Inside the container's netns: lo up, address, up, default route. */
+/* Inside the container's netns: lo up, address, up, default route, in one
+ * sendmsg (one round trip instead of four). */
 static int configure_inside(const struct runtime_net *n, struct err *err)
 {
 	struct nl nl = { 0 };
-	int idx = link_index(n->ifname), rc = -1;
+	int idx = link_index(n->ifname), rc;
+	size_t steps = n->default_route ? 4 : 3, failed;
+	char gw[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
 
 	if (idx <= 0)
 		return err_sys(err, errno, "find %s in the container", n->ifname);
 	if (nl_open(&nl, err) < 0)
 		return -1;
-	if (link_up(&nl, 1, "lo", err) == 0 &&
-	    addr_add(&nl, idx, n->addr, n->prefix, n->ifname, err) == 0 &&
-	    link_up(&nl, idx, n->ifname, err) == 0 &&
-	    (!n->default_route || route_default(&nl, idx, n->gateway, err) == 0))
-		rc = 0;
+	nl_queue(&nl, put_link_up(&nl, 1));
+	nl_queue(&nl, put_addr(&nl, idx, n->addr, n->prefix));
+	nl_queue(&nl, put_link_up(&nl, idx));
+	if (n->default_route)
+		nl_queue(&nl, put_route_default(&nl, idx, n->gateway));
+	rc = nl_flush(&nl, steps, &failed);
 	nl_close(&nl);
-	return rc;
+	if (rc == 0)
+		return 0;
+	inet_ntop(AF_INET, &n->addr, a, sizeof(a));
+	inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw));
+	switch (failed) {
+	case 0: return err_sys(err, -rc, "set lo up");
+	case 1: return err_sys(err, -rc, "add address %s/%d to %s", a, n->prefix, n->ifname);
+	case 2: return err_sys(err, -rc, "set %s up", n->ifname);
+	default: return err_sys(err, -rc, "add default route via %s", gw);
+	}
 }
 
 /* setns(2) into the container's netns for the configuration and back: our

@@ -45,6 +45,10 @@ int runtime_net_bridge_ensure(const char *bridge, struct in_addr gw, int prefix,
 /* Delete a link by name; a missing one is success. */
 int runtime_net_link_delete(const char *name, struct err *err);
 bool runtime_net_link_exists(const char *name);
+/* Wait up to timeout_ms for a link to disappear (the kernel deletes a veth
+ * pair with the network namespace of its peer, asynchronously once the
+ * namespace's last process is gone); true once it is gone. */
+bool runtime_net_link_wait_gone(const char *name, int timeout_ms);
 /* The first IPv4 address of a link: 1 found, 0 none or no such link. */
 int runtime_net_link_addr(const char *name, struct runtime_cidr *out);
 

@@ -164,3 +164,16 @@ ep_field() { # ep_field NETWORK FIELD: values of FIELD of every endpoint
 	run md run --rm --network "$NET" busybox true
 	[ "$status" -eq 0 ]
 }
+
+@test "endpoints live in networks/NAME.endpoints; a corrupt one (a crash's) counts as none" {
+	md network create --subnet 10.196.0.0/24 "$NET" >/dev/null
+	run md run --rm --network "$NET" busybox ip -o -4 addr show eth0
+	[ "$status" -eq 0 ] && [[ "$output" == *10.196.0.2/24* ]]
+	[ "$(cat "$ROOT/networks/$NET.endpoints")" = "{}" ]
+	grep -q '"Subnet": *"10.196.0.0/24"' "$ROOT/networks/$NET.json"
+	echo '{"Contai' >"$ROOT/networks/$NET.endpoints"
+	run md run --rm --network "$NET" busybox ip -o -4 addr show eth0
+	[ "$status" -eq 0 ] && [[ "$output" == *10.196.0.2/24* ]]
+	md network rm "$NET"
+	[ ! -e "$ROOT/networks/$NET.endpoints" ] && [ ! -e "$ROOT/networks/$NET.json" ]
+}
