@@ -40,14 +40,18 @@ row mydocker "$(median_ms md run --rm --network none busybox true)" \
 	"$(median_ms md run --rm busybox true)"
 
 if command -v podman >/dev/null; then
-	PD=(podman --root "$SCRATCH/podman-root" --runroot "$SCRATCH/podman-run")
+	PD=(podman --root "$SCRATCH/podman-root" --runroot "$SCRATCH/podman-run"
+		--cgroup-manager cgroupfs --events-backend file)
+	# runc and rlimits within our hard limits: podman's crun fails on this
+	# host (setrlimit RLIMIT_NOFILE without CAP_SYS_RESOURCE).
+	PDR=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 	pd_cleanup() { "${PD[@]}" system reset -f >/dev/null 2>&1 || true; }
 	BENCH_CLEANUP_HOOKS+=(pd_cleanup)
 	if "${PD[@]}" load -i "$BUSYBOX_TAR" >/dev/null 2>&1 ||
 		"${PD[@]}" import "$BUSYBOX_TAR" localhost/busybox:latest >/dev/null 2>&1; then
 		img=$("${PD[@]}" images -q | head -n1)
-		row podman "$(median_ms "${PD[@]}" run --rm --network none "$img" true)" \
-			"$(median_ms "${PD[@]}" run --rm "$img" true)"
+		row podman "$(median_ms "${PD[@]}" run --rm "${PDR[@]}" --network none "$img" true)" \
+			"$(median_ms "${PD[@]}" run --rm "${PDR[@]}" "$img" true)"
 	else
 		row podman n/a n/a
 	fi
