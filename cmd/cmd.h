@@ -19,6 +19,8 @@ struct cmd_ctx {
 	struct store store;
 	bool store_open;
 	const char *name; /* the command's name, for messages */
+	int argc;         /* the whole command line, for a re-exec */
+	char **argv;
 };
 
 struct cmd_def {
@@ -84,6 +86,18 @@ int cmd_login(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cmd_ctx *ctx, int argc, char **argv);
 
 const struct cmd_def *cmd_lookup(const char *name);
+
+/* One sub-command of a family ("image ls"): fn, or else the top-level
+ * command named by as, which brings its name, usage and seal flag. */
+struct cmd_sub {
+	const char *name;
+	const char *as; /* with fn: ctx->name for its messages (NULL: the family's) */
+	int (*fn)(struct cmd_ctx *ctx, int argc, char **argv);
+};
+/* Run the sub-command argv[1] of the family ctx->name from subs. Without
+ * one: the usage and 125; an unknown one: one line and 125. */
+int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv, const struct cmd_sub *subs,
+		 size_t n);
 /* The whole CLI: global flags, then the command. Returns the exit code. */
 int cmd_main(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "runtime/runtime.h"
 
 int cmd_store(struct cmd_ctx *ctx, struct err *err)
 {
@@ -111,4 +112,37 @@ long long cmd_parse_size(const char *s)
 	if (*end && end[1] && !(tolower((unsigned char)end[1]) == 'b' && end[2] == '\0'))
 		return -1;
 	return (long long)(v * (double)mul);
+}
+
+int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv, const struct cmd_sub *subs,
+		 size_t n)
+{
+	const char *family = ctx->name;
+	struct err err = { 0 };
+
+	if (argc < 2)
+		return cmd_help(ctx), EXIT_USAGE;
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(ctx);
+	for (size_t i = 0; i < n; i++) {
+		const struct cmd_def *d;
+
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		if (subs[i].fn) {
+			ctx->name = subs[i].as ? subs[i].as : family;
+			return subs[i].fn(ctx, argc - 1, argv + 1);
+		}
+		d = cmd_lookup(subs[i].as);
+		if (!d)
+			break;
+		ctx->name = d->name;
+		/* `container exec` enters a container as `exec` does: the same
+		 * sealed re-exec first (CVE-2019-5736), of the whole command line. */
+		if (d->seal && runtime_ensure_sealed_self(ctx->argc, ctx->argv, &err) < 0)
+			return cmd_fail_err(&err);
+		return d->fn(ctx, argc - 1, argv + 1);
+	}
+	return cmd_fail("%s: unknown command \"%s\" (see 'mydocker %s --help')", family, argv[1],
+			family);
 }

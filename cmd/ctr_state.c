@@ -83,43 +83,9 @@ json_t *ctr_state_exited(int code, const char *error)
 			 0);
 }
 
-unsigned long long ctr_proc_start(pid_t pid)
-{
-	char path[64], buf[1024];
-	cleanup_close int fd = -1;
-	unsigned long long start = 0;
-	ssize_t n;
-	char *p;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields restart after the last
-	 * ')'; then come state (field 3) ... starttime (field 22), proc(5). */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	int field = 2;
-	char *save = NULL;
-	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		field++;
-		if (field == 3 && (tok[0] == 'Z' || tok[0] == 'X'))
-			return 0; /* a zombie is as good as gone for us */
-		if (field == 22) {
-			start = strtoull(tok, NULL, 10);
-			break;
-		}
-	}
-	return start;
-}
-
 bool ctr_proc_alive(pid_t pid, unsigned long long start)
 {
-	unsigned long long now = ctr_proc_start(pid);
+	unsigned long long now = storage_proc_start(pid);
 
 	return now != 0 && (start == 0 || now == start);
 }
@@ -184,6 +150,14 @@ int ctr_mount(struct cmd_ctx *ctx, const struct storage_container *c, json_t *cf
 	return rc;
 }
 
+const char *ctr_cgroup_parent(json_t *cfg)
+{
+	json_t *hc = json_object_get(cfg, "HostConfig");
+	const char *p = json_string_value(json_object_get(hc, "CgroupParent"));
+
+	return p && *p ? p : NULL;
+}
+
 void ctr_release(struct cmd_ctx *ctx, const struct storage_container *c, json_t *cfg,
 		 bool auto_remove)
 {
@@ -237,9 +211,9 @@ void ctr_recover(struct cmd_ctx *ctx, const struct storage_container *c)
 		usleep(5000);
 	/* What the monitor held for this start: its endpoint and cgroup. */
 	net_container_release(ctx, c->id);
-	if (runtime_cgroup_remove(NULL, c->id, &e) < 0)
-		log_warn("%s", e.msg);
 	cfg = storage_container_config(&ctx->store, c, &e);
+	if (runtime_cgroup_remove(ctr_cgroup_parent(cfg), c->id, &e) < 0)
+		log_warn("%s", e.msg);
 	ex = ctr_state_exited(137, "monitor died");
 	if (storage_container_set_state(&ctx->store, c, ex, &e) < 0)
 		log_warn("%s", e.msg);

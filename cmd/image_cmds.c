@@ -260,24 +260,13 @@ static int prune(struct cmd_ctx *ctx, int argc, char **argv)
 
 int cmd_image(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct {
-		const char *name, *as;
-	} sub[] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
-		    { "remove", "rmi" }, { "import", "import" }, { "load", "load" },
-		    { "tag", "tag" }, { "inspect", "inspect" } };
+	static const struct cmd_sub subs[] = {
+		{ "ls", "images", NULL },	 { "list", "images", NULL },
+		{ "rm", "rmi", NULL },		 { "remove", "rmi", NULL },
+		{ "import", "import", NULL },	 { "load", "load", NULL },
+		{ "tag", "tag", NULL },		 { "inspect", "inspect", NULL },
+		{ "prune", "image prune", prune },
+	};
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? (cmd_help(ctx), EXIT_USAGE) : cmd_help(ctx);
-	if (!strcmp(argv[1], "prune")) {
-		ctx->name = "image prune";
-		return prune(ctx, argc - 1, argv + 1);
-	}
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (strcmp(argv[1], sub[i].name) == 0) {
-			const struct cmd_def *d = cmd_lookup(sub[i].as);
-			ctx->name = d->name;
-			return d->fn(ctx, argc - 1, argv + 1);
-		}
-	}
-	return cmd_fail("image: unknown command \"%s\" (see 'mydocker image --help')", argv[1]);
+	return cmd_dispatch(ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

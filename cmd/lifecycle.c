@@ -338,22 +338,23 @@ static int take_timeout(int c, void *arg)
 	return 0;
 }
 
-/* Signal every container first, then wait for all of them at once. */
-static int stop_all(struct cmd_ctx *ctx, int argc, char **argv, int timeout)
+/* Signal every container first, then wait for all of them at once (and
+ * with restart, start each again): N containers take one timeout, not N. */
+static int stop_all(struct cmd_ctx *ctx, int argc, char **argv, int timeout, bool restart)
 {
-	size_t n = (size_t)(argc - optind), k = 0;
+	size_t n = (size_t)(argc - optind);
 	cleanup_free struct stop_op *ops = calloc(n ? n : 1, sizeof(*ops));
+	cleanup_free struct storage_container *cs = calloc(n ? n : 1, sizeof(*cs));
 	cleanup_free bool *ok = calloc(n ? n : 1, sizeof(*ok));
-	struct storage_container c;
 	struct err err = { 0 };
 	int rc = 0;
 
-	if (!ops || !ok)
+	if (!ops || !cs || !ok)
 		return cmd_fail("out of memory");
-	for (int i = optind; i < argc; i++, k++) {
+	for (size_t k = 0; k < n; k++) {
 		err_clear(&err);
-		if (ctr_find(ctx, argv[i], &c, &err) < 0 ||
-		    stop_begin(ctx, &c, timeout, &ops[k], &err) < 0) {
+		if (ctr_find(ctx, argv[optind + (int)k], &cs[k], &err) < 0 ||
+		    stop_begin(ctx, &cs[k], timeout, &ops[k], &err) < 0) {
 			rc = cmd_fail_err(&err);
 			ops[k] = (struct stop_op){ .st = NULL, .pid_fd = -1 };
 			continue;
@@ -361,42 +362,37 @@ static int stop_all(struct cmd_ctx *ctx, int argc, char **argv, int timeout)
 		ok[k] = true;
 	}
 	stop_wait(ops, n);
-	for (size_t i = 0; i < n; i++)
-		if (ok[i])
-			puts(argv[optind + (int)i]);
+	for (size_t k = 0; k < n; k++) {
+		err_clear(&err);
+		if (ok[k] && restart && ctr_start(ctx, &cs[k], &err) < 0)
+			rc = cmd_fail_err(&err);
+		else if (ok[k])
+			puts(argv[optind + (int)k]);
+	}
 	return rc ? 1 : 0;
+}
+
+/* stop and restart: the same flags, restart starts again what stopped. */
+static int stop_cmd(struct cmd_ctx *ctx, int argc, char **argv, bool restart)
+{
+	static const struct option opts[] = { { "time", required_argument, 0, 't' },
+					      { "timeout", required_argument, 0, 't' },
+					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+	int timeout = -1, rc = simple_opts(ctx, argc, argv, "t:h", opts, take_timeout, &timeout);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	return stop_all(ctx, argc, argv, timeout, restart);
 }
 
 int cmd_stop(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { { "time", required_argument, 0, 't' },
-					      { "timeout", required_argument, 0, 't' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-	int timeout = -1, rc = simple_opts(ctx, argc, argv, "t:h", opts, take_timeout, &timeout);
-
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	return stop_all(ctx, argc, argv, timeout);
-}
-
-static int do_restart(struct cmd_ctx *ctx, const struct storage_container *c, void *arg,
-		      struct err *err)
-{
-	if (ctr_stop(ctx, c, *(int *)arg, err) < 0)
-		return -1;
-	return ctr_start(ctx, c, err);
+	return stop_cmd(ctx, argc, argv, false);
 }
 
 int cmd_restart(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { { "time", required_argument, 0, 't' },
-					      { "timeout", required_argument, 0, 't' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-	int timeout = -1, rc = simple_opts(ctx, argc, argv, "t:h", opts, take_timeout, &timeout);
-
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	return each(ctx, argc, argv, do_restart, &timeout, true);
+	return stop_cmd(ctx, argc, argv, true);
 }
 
 static int take_signal(int c, void *arg)

@@ -30,9 +30,7 @@ int ctr_state_update(struct cmd_ctx *ctx, const struct storage_container *c, int
 		     json_t *fields, struct err *err) WUR;
 /* A state for an exit: Status exited, Running false, ExitCode, FinishedAt. */
 json_t *ctr_state_exited(int code, const char *error);
-/* Field 22 of /proc/PID/stat (0 if gone). */
-unsigned long long ctr_proc_start(pid_t pid);
-/* pid is alive and started at start (start 0: no check). */
+/* pid is alive and started at start (start 0: no check); see storage_proc_start. */
 bool ctr_proc_alive(pid_t pid, unsigned long long start);
 /* The monitor of a running container is alive. */
 bool ctr_monitor_alive(json_t *st);
@@ -43,7 +41,9 @@ const char *ctr_status(json_t *st);
 /* After a monitor died: kill what is left, unmount, release the freezer,
  * mark exited (and remove with --rm). Under the lock. */
 void ctr_recover(struct cmd_ctx *ctx, const struct storage_container *c);
-/* Unmount, free the cgroup, remove an AutoRemove container. */
+/* HostConfig.CgroupParent of config.json, NULL for the default. */
+const char *ctr_cgroup_parent(json_t *cfg);
+/* Drop the freezer cgroup, unmount, remove an AutoRemove container. */
 void ctr_release(struct cmd_ctx *ctx, const struct storage_container *c, json_t *cfg,
 		 bool auto_remove);
 /* Mount the container's union if not mounted yet (config "Layers"). */

@@ -57,7 +57,16 @@ static const struct cmd_def commands[] = {
 	{ "network", cmd_network, "Manage networks",
 	  "Usage:  mydocker network COMMAND\n\n"
 	  "Commands:\n"
-	  "  connect, create, disconnect, inspect, ls, prune, rm\n", false },
+	  "  connect [--ip IP] NETWORK CONTAINER   Connect a running container to a network\n"
+	  "  create [--subnet CIDR] [--gateway IP] [-d bridge] NETWORK\n"
+	  "                                        Create a network (a Linux bridge br-<id>)\n"
+	  "  disconnect NETWORK CONTAINER          Disconnect a container from a network\n"
+	  "  inspect NETWORK...                    Display detailed information on networks\n"
+	  "  ls [-q]                               List networks\n"
+	  "  prune [-f]                            Remove all unused user networks\n"
+	  "  rm NETWORK...                         Remove one or more networks\n\n"
+	  "The default network \"bridge\" (Linux bridge mydocker0) takes the first free\n"
+	  "subnet of 172.17-31.0.0/16, 192.168.N.0/20, or $MYDOCKER_BRIDGE_SUBNET.\n", false },
 	{ "ps", cmd_ps, "List containers",
 	  "Usage:  mydocker ps [OPTIONS]\n\n"
 	  "Options:\n"
@@ -261,6 +270,8 @@ int cmd_main(int argc, char **argv)
 	const char *env_root = getenv("MYDOCKER_ROOT");
 
 	ctx.root = env_root && *env_root ? env_root : "/var/lib/mydocker";
+	ctx.argc = argc;
+	ctx.argv = argv;
 	if (parse_globals(&ctx, argc, argv, &idx) != 0)
 		return EXIT_USAGE;
 	if (idx >= argc) {

@@ -262,9 +262,9 @@ static int record_running(struct cmd_ctx *ctx, const struct start *s, int restar
 	st = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:I, s:i, s:I, s:s, s:i, s:s, s:i, s:b}",
 		       "Status", "running", "Running", 1, "Paused", 0, "Restarting", 0,
 		       "OOMKilled", 0, "Dead", 0, "Pid", (int)s->pid, "PidStart",
-		       (json_int_t)ctr_proc_start(s->pid), "MonitorPid", (int)mon, "MonitorStart",
-		       (json_int_t)ctr_proc_start(mon), "StartedAt", now, "ExitCode", 0, "Error", "",
-		       "RestartCount", restarts, "ManualStop", 0);
+		       (json_int_t)storage_proc_start(s->pid), "MonitorPid", (int)mon,
+		       "MonitorStart", (json_int_t)storage_proc_start(mon), "StartedAt", now,
+		       "ExitCode", 0, "Error", "", "RestartCount", restarts, "ManualStop", 0);
 	rc = ctr_state_update(ctx, &s->c, lock_fd, st, err);
 	json_decref(st);
 	return rc;
@@ -366,7 +366,7 @@ static bool release_start(struct cmd_ctx *ctx, const struct storage_container *c
 		res.cgroup_name = (char *)c->id;
 		runtime_cgroup_release(&res, &rr);
 		run_resources_release(&res);
-	} else if (runtime_cgroup_remove(NULL, c->id, &e) < 0) {
+	} else if (runtime_cgroup_remove(ctr_cgroup_parent(cfg), c->id, &e) < 0) {
 		log_warn("%s", e.msg);
 	}
 	net_container_release(ctx, c->id);
@@ -398,7 +398,8 @@ static bool record_exit(struct cmd_ctx *ctx, const struct storage_container *c, 
 		json_object_set_new(st, "Status", json_string("restarting"));
 		json_object_set_new(st, "Restarting", json_true());
 		json_object_set_new(st, "MonitorPid", json_integer(mon));
-		json_object_set_new(st, "MonitorStart", json_integer((json_int_t)ctr_proc_start(mon)));
+		json_object_set_new(st, "MonitorStart",
+				    json_integer((json_int_t)storage_proc_start(mon)));
 	}
 	if (storage_container_set_state(&ctx->store, c, st, &e) < 0)
 		log_warn("%s", e.msg);

@@ -12,21 +12,6 @@
 #include "cmd/net_run.h"
 #include "base/banned.h"
 
-static const char network_usage[] =
-	"Usage:  mydocker network COMMAND\n\n"
-	"Manage networks\n\n"
-	"Commands:\n"
-	"  connect [--ip IP] NETWORK CONTAINER   Connect a running container to a network\n"
-	"  create [--subnet CIDR] [--gateway IP] [-d bridge] NETWORK\n"
-	"                                        Create a network (a Linux bridge br-<id>)\n"
-	"  disconnect NETWORK CONTAINER          Disconnect a container from a network\n"
-	"  inspect NETWORK...                    Display detailed information on networks\n"
-	"  ls [-q]                               List networks\n"
-	"  prune [-f]                            Remove all unused user networks\n"
-	"  rm NETWORK...                         Remove one or more networks\n\n"
-	"The default network \"bridge\" (Linux bridge mydocker0) takes the first free\n"
-	"subnet of 172.17-31.0.0/16, 192.168.N.0/20, or $MYDOCKER_BRIDGE_SUBNET.\n";
-
 static bool predefined(const char *name)
 {
 	return !strcmp(name, "bridge") || !strcmp(name, "host") || !strcmp(name, "none");
@@ -103,7 +88,7 @@ static int net_create(struct cmd_ctx *ctx, int argc, char **argv)
 		if (c == '?')
 			return EXIT_USAGE;
 		if (c == 'h')
-			return fputs(network_usage, stdout), 0;
+			return cmd_help(ctx);
 		if (c == 's')
 			subnet = optarg;
 		else if (c == 'g')
@@ -173,7 +158,7 @@ static int net_ls(struct cmd_ctx *ctx, int argc, char **argv)
 		if (c == '?')
 			return EXIT_USAGE;
 		if (c == 'h')
-			return fputs(network_usage, stdout), 0;
+			return cmd_help(ctx);
 		quiet = true;
 	}
 	if (cmd_nargs(ctx, argc - optind, 0, 0))
@@ -221,7 +206,7 @@ static int net_inspect(struct cmd_ctx *ctx, int argc, char **argv)
 	int rc = 0;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return fputs(network_usage, stdout), 0;
+		return cmd_help(ctx);
 	if (cmd_nargs(ctx, argc - 1, 1, -1))
 		return EXIT_USAGE;
 	if (cmd_store(ctx, &err) < 0)
@@ -279,7 +264,7 @@ static int net_rm(struct cmd_ctx *ctx, int argc, char **argv)
 	int rc = 0;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return fputs(network_usage, stdout), 0;
+		return cmd_help(ctx);
 	if (cmd_nargs(ctx, argc - 1, 1, -1))
 		return EXIT_USAGE;
 	if (cmd_store(ctx, &err) < 0)
@@ -414,7 +399,7 @@ static int net_connect(struct cmd_ctx *ctx, int argc, char **argv, bool connect)
 		if (o == '?')
 			return EXIT_USAGE;
 		if (o == 'h')
-			return fputs(network_usage, stdout), 0;
+			return cmd_help(ctx);
 		if (ipam_ip_parse(optarg, &ip, &err) < 0)
 			return cmd_fail_err(&err);
 	}
@@ -442,24 +427,25 @@ static int net_connect(struct cmd_ctx *ctx, int argc, char **argv, bool connect)
 	return 0;
 }
 
+static int net_disconnect(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return net_connect(ctx, argc, argv, false);
+}
+
+static int net_connect_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return net_connect(ctx, argc, argv, true);
+}
+
 int cmd_network(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : "";
+	static const struct cmd_sub subs[] = {
+		{ "create", NULL, net_create },		{ "ls", NULL, net_ls },
+		{ "list", NULL, net_ls },		{ "inspect", NULL, net_inspect },
+		{ "rm", NULL, net_rm },			{ "remove", NULL, net_rm },
+		{ "prune", NULL, net_prune },		{ "connect", NULL, net_connect_cmd },
+		{ "disconnect", NULL, net_disconnect },
+	};
 
-	if (!strcmp(sub, "create"))
-		return net_create(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
-		return net_ls(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "inspect"))
-		return net_inspect(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
-		return net_rm(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "prune"))
-		return net_prune(ctx, argc - 1, argv + 1);
-	if (!strcmp(sub, "connect") || !strcmp(sub, "disconnect"))
-		return net_connect(ctx, argc - 1, argv + 1, !strcmp(sub, "connect"));
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h"))
-		return fputs(network_usage, stdout), 0;
-	fputs(network_usage, stderr);
-	return sub[0] ? cmd_fail("network: unknown command \"%s\"", sub) : EXIT_USAGE;
+	return cmd_dispatch(ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

@@ -340,31 +340,19 @@ int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
 
 int cmd_container(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct {
-		const char *name, *as;
-	} sub[] = { { "ls", "ps" },         { "list", "ps" },       { "ps", "ps" },
-		    { "rm", "rm" },         { "remove", "rm" },     { "run", "run" },
-		    { "inspect", "inspect" }, { "create", "create" }, { "start", "start" },
-		    { "stop", "stop" },     { "kill", "kill" },     { "restart", "restart" },
-		    { "pause", "pause" },   { "unpause", "unpause" }, { "wait", "wait" },
-		    { "logs", "logs" },     { "exec", "exec" },     { "top", "top" },
-		    { "port", "port" },     { "rename", "rename" }, { "attach", "attach" } };
+	static const struct cmd_sub subs[] = {
+		{ "ls", "ps", NULL },		  { "list", "ps", NULL },
+		{ "ps", "ps", NULL },		  { "rm", "rm", NULL },
+		{ "remove", "rm", NULL },	  { "run", "run", NULL },
+		{ "inspect", "inspect", NULL },	  { "create", "create", NULL },
+		{ "start", "start", NULL },	  { "stop", "stop", NULL },
+		{ "kill", "kill", NULL },	  { "restart", "restart", NULL },
+		{ "pause", "pause", NULL },	  { "unpause", "unpause", NULL },
+		{ "wait", "wait", NULL },	  { "logs", "logs", NULL },
+		{ "exec", "exec", NULL },	  { "top", "top", NULL },
+		{ "port", "port", NULL },	  { "rename", "rename", NULL },
+		{ "attach", "attach", NULL },	  { "prune", "container prune", cmd_container_prune },
+	};
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? (cmd_help(ctx), EXIT_USAGE) : cmd_help(ctx);
-	if (!strcmp(argv[1], "prune")) {
-		ctx->name = "container prune";
-		return cmd_container_prune(ctx, argc - 1, argv + 1);
-	}
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (!strcmp(argv[1], sub[i].name)) {
-			const struct cmd_def *d = cmd_lookup(sub[i].as);
-			if (!d)
-				break;
-			ctx->name = d->name;
-			return d->fn(ctx, argc - 1, argv + 1);
-		}
-	}
-	return cmd_fail("container: unknown command \"%s\" (see 'mydocker container --help')",
-			argv[1]);
+	return cmd_dispatch(ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

@@ -462,11 +462,11 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		run_release(&r);
 		return code;
 	}
-	/* Cgroups of runners that were killed before they could clean up. */
-	runtime_cgroup_prune(r.o.res.cgroup_parent);
 	fill_spec(&r, &spec);
 	if (fs_join(cache_dir, sizeof(cache_dir), ctx->store.root, "cache") == 0)
 		spec.cache_dir = cache_dir;
+	/* Cgroups of runners that were killed before they could clean up. */
+	runtime_cgroup_prune(r.o.res.cgroup_parent, spec.cache_dir);
 	spec.on_created = on_created;
 	spec.hook_data = hook;
 	if (runtime_run(&spec, &res, &err) < 0) {

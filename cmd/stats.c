@@ -209,7 +209,7 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_fail("out of memory");
 	if (cmd_store(ctx, &err) < 0)
 		return cmd_fail_err(&err);
-	runtime_cgroup_prune(NULL);
+	runtime_cgroup_prune(NULL, NULL);
 	do {
 		rc = stats_once(ctx, argv + optind, argc - optind, stream, no_trunc, rows);
 	} while (rc == 0 && stream);

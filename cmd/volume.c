@@ -208,20 +208,12 @@ static int vol_prune(struct cmd_ctx *ctx, int argc, char **argv)
 
 int cmd_volume(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct cmd_ctx *, int, char **);
-	} sub[] = { { "create", vol_create }, { "ls", vol_ls }, { "list", vol_ls },
-		    { "inspect", vol_inspect }, { "rm", vol_rm }, { "remove", vol_rm },
-		    { "prune", vol_prune } };
+	static const struct cmd_sub subs[] = {
+		{ "create", NULL, vol_create }, { "ls", NULL, vol_ls },
+		{ "list", NULL, vol_ls },	{ "inspect", NULL, vol_inspect },
+		{ "rm", NULL, vol_rm },		{ "remove", NULL, vol_rm },
+		{ "prune", NULL, vol_prune },
+	};
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? (cmd_help(ctx), EXIT_USAGE) : cmd_help(ctx);
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		if (!strcmp(argv[1], sub[i].name)) {
-			ctx->name = "volume";
-			return sub[i].fn(ctx, argc - 1, argv + 1);
-		}
-	}
-	return cmd_fail("volume: unknown command \"%s\" (see 'mydocker volume --help')", argv[1]);
+	return cmd_dispatch(ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));
 }

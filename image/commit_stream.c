@@ -210,8 +210,9 @@ int image_layer_write_unpack(int src_dirfd, enum whiteout_form wf, const char *c
 			     struct image_unpack_result *unpacked, struct err *err)
 {
 	struct ring ring;
-	struct writer w = { .ring = &ring, .src_dirfd = src_dirfd, .wf = wf, .skip = skip,
-			    .res = tar };
+	struct writer w = {
+		.ring = &ring, .src_dirfd = src_dirfd, .wf = wf, .skip = skip, .res = tar
+	};
 	pthread_t th;
 	int rc;
 

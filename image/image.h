@@ -189,10 +189,11 @@ struct image_commit_opts {
 	const char *const *skip;    /* paths ("etc/hosts") left out, NULL-terminated or NULL */
 };
 /* A container's upper dir (the store's whiteout form) -> one new layer on
- * the parent image: written once as a tar to staging while hashed, then
- * unpacked from it into the driver's form (skipped when the chain id is
- * already stored: same content, same layer). The config is the parent's
- * with the diff_id appended, a history entry and the changes applied. */
+ * the parent image: its tar is streamed into the unpacker (one pass, no tar
+ * file), hashed and stored in the driver's form with a tar-split; a chain id
+ * already stored (same content, same layer) is not stored twice. The config
+ * is the parent's with the diff_id appended, a history entry and the
+ * changes applied. */
 int image_commit(struct store *s, int upper_dirfd, const struct image_commit_opts *o,
 		 char image_id[DIGEST_BUF], struct err *err) WUR;
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "image/image.h"
 #include "storage/storage.h"
 
 /* ---- whiteouts (image/whiteout.c): pure, no I/O ---------------------- */
@@ -50,5 +51,26 @@ bool image_xattr_forbidden(const char *name);
  * ENAMETOOLONG. "." and empty components are dropped, so "./" and "."
  * become "" (the layer root itself). */
 int image_entry_name_clean(const char *name, char *out, size_t len);
+
+/* ---- layer tar output (image/outbuf.c) -------------------------------- */
+
+/* Bytes on their way to an image_write_fn, in order: small pieces (tar
+ * headers, compressor output) are gathered into one buffer, pieces of half
+ * its size or more go straight through after what was gathered. */
+#define IMAGE_OUTBUF_SIZE (1 << 20)
+struct image_outbuf {
+	image_write_fn wr;
+	void *wctx;
+	unsigned char *buf;
+	size_t len;
+	int werr; /* errno of the failed wr(), once one failed */
+};
+/* -1 when out of memory. */
+int image_outbuf_init(struct image_outbuf *o, image_write_fn wr, void *wctx) WUR;
+/* -1 (o->werr set) when wr() failed. */
+int image_outbuf_write(struct image_outbuf *o, const void *buf, size_t len) WUR;
+/* Everything gathered goes out. */
+int image_outbuf_flush(struct image_outbuf *o) WUR;
+void image_outbuf_release(struct image_outbuf *o);
 
 #endif

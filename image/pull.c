@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,20 +66,6 @@ struct pull {
 	int abort; /* atomic */
 	struct err first;
 };
-
-static void say(const struct pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct pull *p, const char *fmt, ...)
-{
-	char line[800];
-	va_list ap;
-
-	if (!p->o || !p->o->print)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	p->o->print(p->o->print_ctx, line);
-}
 
 /* ---- documents ----------------------------------------------------------- */
 
@@ -183,7 +168,9 @@ static int fetch_config(struct pull *p, struct err *err)
 		return -1;
 	if (r.status != 200)
 		reg_status_err(&p->sess, &r, "image config", err);
-	else if (digest_buf(r.body, r.len, dg) < 0 || strcmp(dg, p->m.config.digest) != 0)
+	else if (digest_buf(r.body, r.len, dg) < 0)
+		err_set(err, ENOMEM, "pull: cannot hash config");
+	else if (strcmp(dg, p->m.config.digest) != 0)
 		err_set(err, EINVAL, "%s: config blob digest mismatch: got %s, manifest says %s",
 			p->name, dg, p->m.config.digest);
 	else
@@ -212,7 +199,8 @@ static int check_config(struct pull *p, struct err *err)
 	    (p->cfg.architecture && *p->cfg.architecture &&
 	     strcmp(p->cfg.architecture, p->plat.arch) != 0))
 		return err_set(err, EINVAL, "image %s is for %s/%s, not for the platform %s",
-			       p->name, p->cfg.os ? p->cfg.os : "?", p->cfg.architecture, want);
+			       p->name, p->cfg.os ? p->cfg.os : "?",
+			       p->cfg.architecture ? p->cfg.architecture : "?", want);
 	p->chains = calloc(p->m.n_layers + 1, sizeof(*p->chains));
 	p->job_of = calloc(p->m.n_layers + 1, sizeof(*p->job_of));
 	p->jobs = calloc(p->m.n_layers + 1, sizeof(*p->jobs));
@@ -556,11 +544,11 @@ static void report(struct pull *p, bool up_to_date)
 {
 	progress(p, true);
 	for (size_t i = 0; !(p->o && p->o->progress) && i < p->m.n_layers; i++)
-		say(p, "%.12s: %s", digest_hex(p->m.layers[i].digest),
-		    p->job_of[i] < 0 ? "Already exists" : "Pull complete");
-	say(p, "Digest: %s", p->top_digest);
-	say(p, "Status: %s for %s", up_to_date ? "Image is up to date" : "Downloaded newer image",
-	    p->name);
+		reg_say(p->o, "%.12s: %s", digest_hex(p->m.layers[i].digest),
+			p->job_of[i] < 0 ? "Already exists" : "Pull complete");
+	reg_say(p->o, "Digest: %s", p->top_digest);
+	reg_say(p->o, "Status: %s for %s",
+		up_to_date ? "Image is up to date" : "Downloaded newer image", p->name);
 }
 
 static int pull_run(struct pull *p, const char *ref, char image_id[DIGEST_BUF], struct err *err)
@@ -576,7 +564,8 @@ static int pull_run(struct pull *p, const char *ref, char image_id[DIGEST_BUF], 
 		    0 ||
 	    fetch_manifest(p, err) < 0 || fetch_config(p, err) < 0 || check_config(p, err) < 0)
 		return -1;
-	say(p, "%s: Pulling from %s", p->ref.digest[0] ? p->ref.digest : p->ref.tag, p->ref.path);
+	reg_say(p->o, "%s: Pulling from %s", p->ref.digest[0] ? p->ref.digest : p->ref.tag,
+		p->ref.path);
 	plan_jobs(p);
 	storage_ref_lookup(p->s, p->name, before);
 	if (storage_staging_new(p->s, &p->st, err) < 0)

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,20 +38,6 @@ struct push {
 	size_t n;
 	bool rewrite;
 };
-
-static void say(const struct push *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct push *p, const char *fmt, ...)
-{
-	char line[800];
-	va_list ap;
-
-	if (!p->o || !p->o->print)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	p->o->print(p->o->print_ctx, line);
-}
 
 /* ---- the local image ------------------------------------------------------ */
 
@@ -264,7 +249,7 @@ static int push_layer(struct push *p, size_t i, struct err *err)
 	int rc;
 
 	if (reuse_blob(p, i, err)) {
-		say(p, "%.12s: Layer already exists", digest_hex(p->cfg.diff_ids[i]));
+		reg_say(p->o, "%.12s: Layer already exists", digest_hex(p->cfg.diff_ids[i]));
 		return 0;
 	}
 	if ((fd = layer_tar(p, i, err)) < 0)
@@ -274,8 +259,8 @@ static int push_layer(struct push *p, size_t i, struct err *err)
 	unlinkat(p->st.dirfd, name, 0);
 	if (rc < 0)
 		return err_prefix(err, "push %s: layer %.19s", p->name, p->blobs[i].digest);
-	say(p, "%.12s: %s", digest_hex(p->diff_ids[i]),
-	    existed ? "Layer already exists" : "Pushed");
+	reg_say(p->o, "%.12s: %s", digest_hex(p->diff_ids[i]),
+		existed ? "Layer already exists" : "Pushed");
 	return 0;
 }
 
@@ -316,7 +301,8 @@ static int push_config(struct push *p, struct reg_blob *cfg, struct err *err)
 	snprintf(cfg->media_type, sizeof(cfg->media_type), "%s",
 		 p->o && p->o->oci ? REG_MT_OCI_CONFIG : REG_MT_DOCKER_CONFIG);
 	if (p->rewrite)
-		say(p, "note: layers were re-encoded; the pushed image ID is %s", cfg->digest);
+		reg_say(p->o, "note: layers were re-encoded; the pushed image ID is %s",
+			cfg->digest);
 	if (blob_push(p, cfg->digest, -1, p->config, cfg->size, &existed, err) < 0)
 		return err_prefix(err, "push %s: config", p->name);
 	return 0;
@@ -373,7 +359,7 @@ static int push_run(struct push *p, const char *ref, char digest[DIGEST_BUF], lo
 		return err_set(err, ENAMETOOLONG, "push: reference too long");
 	if (load_image(p, err) < 0)
 		return -1;
-	say(p, "The push refers to repository [%s/%s]", p->ref.domain, p->ref.path);
+	reg_say(p->o, "The push refers to repository [%s/%s]", p->ref.domain, p->ref.path);
 	if (reg_session_open(&p->sess, p->ref.domain, p->ref.path, "pull,push", p->o, NULL, NULL,
 			     err) < 0 ||
 	    storage_staging_new(p->s, &p->st, err) < 0)
@@ -385,7 +371,7 @@ static int push_run(struct push *p, const char *ref, char digest[DIGEST_BUF], lo
 	}
 	if (push_config(p, &cfg, err) < 0 || push_manifest(p, &cfg, digest, size, err) < 0)
 		return -1;
-	say(p, "%s: digest: %s size: %lld", p->ref.tag, digest, *size);
+	reg_say(p->o, "%s: digest: %s size: %lld", p->ref.tag, digest, *size);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * goes through (scheme choice, authentication, status lines). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,19 @@ char *reg_manifest_build(const struct reg_blob *config, const struct reg_blob *l
 }
 
 /* ---- HTTP ------------------------------------------------------------- */
+
+void reg_say(const struct image_registry_opts *o, const char *fmt, ...)
+{
+	char line[800];
+	va_list ap;
+
+	if (!o || !o->print)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	o->print(o->print_ctx, line);
+}
 
 void reg_response_release(struct reg_response *r)
 {

@@ -160,6 +160,11 @@ struct reg_response {
 };
 void reg_response_release(struct reg_response *r);
 
+/* One progress line ("Pushed", "Status: ...") to o->print, when set: cmd/
+ * owns the output. */
+void reg_say(const struct image_registry_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Connect: pick https (http only if reg_host_insecure), GET /v2/ and
  * authenticate for repo with actions. Credentials come from opts'
  * auth file, or user/pass when not NULL (login). */

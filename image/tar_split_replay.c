@@ -19,6 +19,7 @@
 
 #include "base/banned.h"
 #include "base/cleanup.h"
+#include "image/image_internal.h"
 
 #define IO_BUF (1 << 20)
 
@@ -28,42 +29,16 @@ struct sink {
 	struct digest_ctx diff, blob;
 	bool diff_open, blob_open;
 	struct archive *z; /* compressor, NULL for "none" */
-	image_write_fn wr;
-	void *wctx;
-	int werr;
-	unsigned char *buf; /* small pieces (headers) are gathered here */
-	size_t len;
+	struct image_outbuf out;
 	long long size, blob_size;
 };
-
-static int out_flush(struct sink *s)
-{
-	if (s->len && s->wr(s->wctx, s->buf, s->len) < 0) {
-		s->werr = errno ? errno : EIO;
-		return -1;
-	}
-	s->len = 0;
-	return 0;
-}
 
 static int emit(struct sink *s, const void *buf, size_t len)
 {
 	if (s->z)
 		digest_update(&s->blob, buf, len);
 	s->blob_size += (long long)len;
-	/* Flushed before a big piece goes through, to keep the order. */
-	if ((s->len + len > IO_BUF || len >= IO_BUF / 2) && out_flush(s) < 0)
-		return -1;
-	if (len >= IO_BUF / 2) {
-		if (s->wr(s->wctx, buf, len) < 0) {
-			s->werr = errno ? errno : EIO;
-			return -1;
-		}
-		return 0;
-	}
-	memcpy(s->buf + s->len, buf, len);
-	s->len += len;
-	return 0;
+	return image_outbuf_write(&s->out, buf, len);
 }
 
 static la_ssize_t z_out(struct archive *a, void *ctx, const void *buf, size_t len)
@@ -78,8 +53,8 @@ static int sink_put(struct sink *s, const void *buf, size_t len, struct err *err
 	s->size += (long long)len;
 	if (!s->z ? emit(s, buf, len) == 0 : archive_write_data(s->z, buf, len) == (la_ssize_t)len)
 		return 0;
-	if (s->werr)
-		return err_sys(err, s->werr, "write layer tar");
+	if (s->out.werr)
+		return err_sys(err, s->out.werr, "write layer tar");
 	return err_set(err, EIO, "write layer tar: %s", archive_error_string(s->z) ?: "error");
 }
 
@@ -116,7 +91,8 @@ static int open_compressor(struct sink *s, const char *compression, struct err *
 	return 0;
 }
 
-static int sink_open(struct sink *s, const char *compression, struct err *err)
+static int sink_open(struct sink *s, const char *compression, image_write_fn wr, void *wctx,
+		     struct err *err)
 {
 	if (!compression || !*compression)
 		compression = "none";
@@ -124,7 +100,7 @@ static int sink_open(struct sink *s, const char *compression, struct err *err)
 	    strcmp(compression, "zstd"))
 		return err_set(err, EINVAL, "unknown compression %.32s: use none, gzip or zstd",
 			       compression);
-	if (!(s->buf = malloc(IO_BUF)) || digest_init(&s->diff) < 0)
+	if (image_outbuf_init(&s->out, wr, wctx) < 0 || digest_init(&s->diff) < 0)
 		return err_sys(err, ENOMEM, "write layer tar");
 	s->diff_open = true;
 	if (strcmp(compression, "none") == 0)
@@ -138,11 +114,11 @@ static int sink_open(struct sink *s, const char *compression, struct err *err)
 static int sink_finish(struct sink *s, struct image_tar_result *res, struct err *err)
 {
 	if (s->z && archive_write_close(s->z) != ARCHIVE_OK)
-		return s->werr ? err_sys(err, s->werr, "write layer tar") :
-				 err_set(err, EIO, "write layer tar: finish compression: %s",
-					 archive_error_string(s->z) ?: "error");
-	if (out_flush(s) < 0)
-		return err_sys(err, s->werr, "write layer tar");
+		return s->out.werr ? err_sys(err, s->out.werr, "write layer tar") :
+				     err_set(err, EIO, "write layer tar: finish compression: %s",
+					     archive_error_string(s->z) ?: "error");
+	if (image_outbuf_flush(&s->out) < 0)
+		return err_sys(err, s->out.werr, "write layer tar");
 	digest_final(&s->diff, res->diff_id);
 	s->diff_open = false;
 	if (s->blob_open) {
@@ -164,7 +140,7 @@ static void sink_release(struct sink *s)
 		digest_release(&s->diff);
 	if (s->blob_open)
 		digest_release(&s->blob);
-	free(s->buf);
+	image_outbuf_release(&s->out);
 }
 
 /* ---- input: the zstd-compressed record ----------------------------------------- */
@@ -390,11 +366,12 @@ static int replay_run(struct replay *rp, struct image_tar_result *res, struct er
 int image_tar_split_replay(int split_fd, int diff_dirfd, const char *compression, image_write_fn wr,
 			   void *wctx, struct image_tar_result *res, struct err *err)
 {
-	struct replay rp = { .diff_fd = diff_dirfd, .out = { .wr = wr, .wctx = wctx } };
+	struct replay rp = { .diff_fd = diff_dirfd };
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (sink_open(&rp.out, compression, err) == 0 && reader_open(&rp.rd, split_fd, err) == 0) {
+	if (sink_open(&rp.out, compression, wr, wctx, err) == 0 &&
+	    reader_open(&rp.rd, split_fd, err) == 0) {
 		if (!(rp.io = malloc(IO_BUF)))
 			err_sys(err, ENOMEM, "write layer tar");
 		else

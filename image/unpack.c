@@ -1,6 +1,6 @@
-/* unpack: one pass over a layer blob: decompress, hash the compressed and
- * the uncompressed stream, and write every tar entry beneath the layer
- * directory without ever leaving it. */
+/* unpack: one pass over a layer blob: every tar entry written beneath the
+ * layer directory without ever leaving it, while unpack_stream.c
+ * decompresses and hashes the stream. */
 #include "image/image.h"
 
 #include <archive.h>
@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,44 +23,10 @@
 #include "base/fs.h"
 #include "image/image_internal.h"
 #include "image/tar_split.h"
+#include "image/unpack_stream.h"
 
 /* Big reads keep syscalls and libarchive's block copies rare. */
 #define FD_READ_BUF (1 << 20)
-
-/* SHA-256 beside the unpacking: a block is hashed on a helper thread while
- * libarchive parses it and we write files from it. Before the next read,
- * which may reuse the block, the stream waits for the hash (hasher_wait).
- * Without a thread it hashes inline. */
-struct hasher {
-	struct digest_ctx dig;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	const void *buf;
-	size_t len;
-	bool started, busy, quit;
-};
-
-/* The caller's bytes, hashed as they pass (blob digest and size). */
-struct raw_src {
-	image_read_fn rd;
-	void *ctx;
-	struct hasher h;
-	long long size;
-	bool eof;
-	int err; /* errno of a failed rd() */
-};
-
-/* The decompressed stream handed to the tar reader, hashed (diff_id)
- * unless it is the raw stream itself (no compression). */
-struct tar_src {
-	struct archive *raw;
-	struct hasher h;
-	bool hash;
-	bool failed;
-	char msg[256]; /* the decompressor's error when failed */
-	struct image_tar_split *split; /* records the tar for save/push, or NULL */
-};
 
 /* A directory whose mode and times are set after the last entry: adding
  * children changes a dir's mtime, and a read-only mode would stop them. */
@@ -75,8 +40,8 @@ struct unpack {
 	int root_fd;
 	enum whiteout_form wf;
 	bool is_root;
-	struct raw_src *raw;
-	struct tar_src *tar;
+	struct image_layer_stream *in;
+	struct image_tar_split *split; /* records the tar for save/push, or NULL */
 	struct image_unpack_result *res;
 	const char *name; /* entry name as in the tar, for messages */
 	char path[PATH_MAX]; /* its clean path below the root */
@@ -145,253 +110,6 @@ static int bad_entry(struct unpack *u, int code, const char *why, struct err *er
 	char buf[200];
 	return err_set(err, code, "invalid tar entry name \"%s\": %s",
 		       printable(u->name, buf, sizeof(buf)), why);
-}
-
-/* ---- errors from libarchive ---------------------------------------------- */
-
-static bool contains(const char *s, const char *word)
-{
-	return s && strcasestr(s, word) != NULL;
-}
-
-static int layer_error(struct unpack *u, struct archive *a, struct err *err)
-{
-	const char *msg = u->tar->failed ? u->tar->msg : archive_error_string(a);
-
-	if (u->raw->err)
-		return err_sys(err, u->raw->err, "read layer");
-	if (u->raw->eof && u->raw->size == 0)
-		return err_set(err, EINVAL, "invalid layer tar: empty input");
-	if (contains(msg, "truncated") || contains(msg, "premature") ||
-	    contains(msg, "unexpected end"))
-		return err_set(err, EINVAL, "invalid layer tar: truncated archive");
-	if (contains(msg, "unrecognized archive format"))
-		return err_set(err, EINVAL, "invalid layer tar: not a tar archive");
-	return err_set(err, EINVAL, "invalid layer tar: %s", msg ? msg : "read error");
-}
-
-/* ---- hashing ---------------------------------------------------------------- */
-
-static void *hasher_main(void *arg)
-{
-	struct hasher *h = arg;
-
-	pthread_mutex_lock(&h->mu);
-	for (;;) {
-		while (!h->busy && !h->quit)
-			pthread_cond_wait(&h->cv, &h->mu);
-		if (!h->busy)
-			break;
-		pthread_mutex_unlock(&h->mu);
-		digest_update(&h->dig, h->buf, h->len);
-		pthread_mutex_lock(&h->mu);
-		h->busy = false;
-		pthread_cond_broadcast(&h->cv);
-	}
-	pthread_mutex_unlock(&h->mu);
-	return NULL;
-}
-
-static int hasher_init(struct hasher *h)
-{
-	if (digest_init(&h->dig) < 0)
-		return -1;
-	if (pthread_mutex_init(&h->mu, NULL) != 0)
-		return 0;
-	if (pthread_cond_init(&h->cv, NULL) != 0) {
-		pthread_mutex_destroy(&h->mu);
-		return 0;
-	}
-	h->started = pthread_create(&h->thread, NULL, hasher_main, h) == 0;
-	if (!h->started) {
-		pthread_cond_destroy(&h->cv);
-		pthread_mutex_destroy(&h->mu);
-	}
-	return 0;
-}
-
-/* The last block handed over is hashed: its buffer may be reused now. */
-static void hasher_wait(struct hasher *h)
-{
-	if (!h->started)
-		return;
-	pthread_mutex_lock(&h->mu);
-	while (h->busy)
-		pthread_cond_wait(&h->cv, &h->mu);
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void hasher_add(struct hasher *h, const void *buf, size_t len)
-{
-	if (!h->started) {
-		digest_update(&h->dig, buf, len);
-		return;
-	}
-	pthread_mutex_lock(&h->mu);
-	while (h->busy)
-		pthread_cond_wait(&h->cv, &h->mu);
-	h->buf = buf;
-	h->len = len;
-	h->busy = true;
-	pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void hasher_stop(struct hasher *h)
-{
-	if (!h->started)
-		return;
-	pthread_mutex_lock(&h->mu);
-	while (h->busy)
-		pthread_cond_wait(&h->cv, &h->mu);
-	h->quit = true;
-	pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-	pthread_join(h->thread, NULL);
-	pthread_cond_destroy(&h->cv);
-	pthread_mutex_destroy(&h->mu);
-	h->started = false;
-}
-
-static void hasher_final(struct hasher *h, char out[DIGEST_BUF])
-{
-	hasher_stop(h);
-	digest_final(&h->dig, out);
-}
-
-static void hasher_release(struct hasher *h)
-{
-	hasher_stop(h);
-	digest_release(&h->dig);
-}
-
-/* ---- the two streams ------------------------------------------------------- */
-
-static ssize_t raw_read(struct archive *a, void *data, const void **buf)
-{
-	struct raw_src *src = data;
-	ssize_t n;
-
-	if (src->eof)
-		return 0;
-	hasher_wait(&src->h);
-	errno = 0;
-	n = src->rd(src->ctx, buf);
-	if (n < 0) {
-		src->err = errno ? errno : EIO;
-		if (a)
-			archive_set_error(a, src->err, "read layer: %s", strerror(src->err));
-		return -1;
-	}
-	if (n == 0) {
-		src->eof = true;
-		return 0;
-	}
-	hasher_add(&src->h, *buf, (size_t)n);
-	src->size += n;
-	return n;
-}
-
-/* The tar reader's input: blocks of the raw reader's single "data" entry,
- * i.e. the decompressed bytes, without a copy. */
-static ssize_t tar_read(struct archive *a, void *data, const void **buf)
-{
-	struct tar_src *t = data;
-	size_t size;
-	la_int64_t off;
-	int r;
-
-	if (t->hash)
-		hasher_wait(&t->h);
-	r = archive_read_data_block(t->raw, buf, &size, &off);
-	if (r == ARCHIVE_EOF)
-		return 0;
-	if (r < ARCHIVE_WARN) {
-		const char *m = archive_error_string(t->raw);
-		t->failed = true;
-		snprintf(t->msg, sizeof(t->msg), "%s", m ? m : "decompression failed");
-		if (a)
-			archive_set_error(a, archive_errno(t->raw), "%s", t->msg);
-		return -1;
-	}
-	if (t->hash)
-		hasher_add(&t->h, *buf, size);
-	image_tar_split_feed(t->split, *buf, size);
-	return (ssize_t)size;
-}
-
-static const char *filter_name(struct archive *a)
-{
-	switch (archive_filter_code(a, 0)) {
-	case ARCHIVE_FILTER_GZIP:
-		return "gzip";
-	case ARCHIVE_FILTER_ZSTD:
-		return "zstd";
-	case ARCHIVE_FILTER_XZ:
-		return "xz";
-	case ARCHIVE_FILTER_BZIP2:
-		return "bzip2";
-	default:
-		return "none";
-	}
-}
-
-/* Only the compressions layers use, all in-process: archive_read_support_
- * filter_all() would also run external programs (lrzip, lzop...) on
- * untrusted input. */
-static int open_raw(struct unpack *u, struct archive **out, struct err *err)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
-
-	if (!a)
-		return err_set(err, ENOMEM, "unpack layer: out of memory");
-	*out = a;
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_filter_bzip2(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open(a, u->raw, NULL, raw_read, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK)
-		return layer_error(u, a, err);
-	snprintf(u->res->compression, sizeof(u->res->compression), "%s", filter_name(a));
-	/* Uncompressed, the tar is the blob: one hash gives both digests. */
-	u->tar->hash = strcmp(u->res->compression, "none") != 0;
-	if (u->tar->hash && hasher_init(&u->tar->h) < 0)
-		return err_set(err, ENOMEM, "unpack layer: cannot init sha256");
-	return 0;
-}
-
-static int open_tar(struct unpack *u, struct archive **out, struct err *err)
-{
-	struct archive *a = archive_read_new();
-
-	if (!a)
-		return err_set(err, ENOMEM, "unpack layer: out of memory");
-	*out = a;
-	archive_read_support_format_tar(a);
-	if (archive_read_open(a, u->tar, NULL, tar_read, NULL) != ARCHIVE_OK)
-		return layer_error(u, a, err);
-	return 0;
-}
-
-/* Both digests must cover every byte, also what follows the tar's end
- * marker (padding, or a compressor's trailer). */
-static int drain(struct unpack *u, struct archive *tar, struct err *err)
-{
-	const void *buf;
-	ssize_t n;
-
-	while ((n = tar_read(NULL, u->tar, &buf)) > 0)
-		;
-	if (n < 0)
-		return layer_error(u, tar, err);
-	while ((n = raw_read(NULL, u->raw, &buf)) > 0)
-		;
-	if (n < 0)
-		return layer_error(u, tar, err);
-	return 0;
 }
 
 /* ---- resolving beneath the root ---------------------------------------------- */
@@ -539,7 +257,7 @@ static int clear_name(struct unpack *u, int pfd, const char *base, bool want_dir
 		return errno == ENOENT ? 0 : err_sys(err, errno, "stat %s", u->path);
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
-	image_tar_split_spoil(u->tar->split); /* an earlier entry's content goes */
+	image_tar_split_spoil(u->split); /* an earlier entry's content goes */
 	if (S_ISDIR(st.st_mode)) {
 		if (fs_rm_rf_at(pfd, base, err) < 0)
 			return -1;
@@ -684,7 +402,7 @@ static int write_data(struct unpack *u, struct archive *a, int fd, struct archiv
 
 	while ((r = archive_read_data_block(a, &buf, &len, &off)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN)
-			return layer_error(u, a, err);
+			return image_layer_stream_error(u->in, err);
 		if (pwrite_all(fd, buf, len, (off_t)off) < 0)
 			return err_sys(err, errno, "write %s", u->path);
 		end = off + (la_int64_t)len;
@@ -974,10 +692,10 @@ static int unpack_all(struct unpack *u, struct archive *tar, struct err *err)
 	 * bytes are still the name. */
 	while ((r = archive_read_next_header(tar, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN)
-			return layer_error(u, tar, err);
+			return image_layer_stream_error(u->in, err);
 		if (unpack_entry(u, tar, e, err) < 0)
 			return -1;
-		image_tar_split_note(u->tar->split, e, u->path);
+		image_tar_split_note(u->split, e, u->path);
 		u->res->entries++;
 	}
 	return finish_dirs(u, err);
@@ -993,36 +711,10 @@ static void unpack_release(struct unpack *u)
 		close(u->root_fd);
 }
 
-static int run(struct unpack *u, struct err *err)
-{
-	struct archive *raw = NULL, *tar = NULL;
-	int rc;
-
-	rc = open_raw(u, &raw, err);
-	u->tar->raw = raw;
-	if (rc == 0)
-		rc = open_tar(u, &tar, err);
-	if (rc == 0)
-		rc = unpack_all(u, tar, err);
-	if (rc == 0)
-		rc = drain(u, tar, err);
-	if (rc == 0 && u->raw->size == 0)
-		rc = err_set(err, EINVAL, "invalid layer tar: empty input");
-	/* The hashers may still read the archives' buffers. */
-	hasher_stop(&u->raw->h);
-	hasher_stop(&u->tar->h);
-	archive_read_free(tar);
-	archive_read_free(raw);
-	return rc;
-}
-
 int image_layer_unpack(image_read_fn rd, void *ctx, int dest_dirfd, enum whiteout_form wf,
 		       struct image_unpack_result *res, struct err *err)
 {
-	struct raw_src raw = { .rd = rd, .ctx = ctx };
-	struct tar_src tar = { 0 };
-	struct unpack u = { .wf = wf, .is_root = geteuid() == 0, .raw = &raw, .tar = &tar,
-			    .res = res, .parent_fd = -1 };
+	struct unpack u = { .wf = wf, .is_root = geteuid() == 0, .res = res, .parent_fd = -1 };
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1030,24 +722,12 @@ int image_layer_unpack(image_read_fn rd, void *ctx, int dest_dirfd, enum whiteou
 	u.root_fd = openat(dest_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u.root_fd < 0)
 		return err_sys(err, errno, "open layer directory");
-	if (hasher_init(&raw.h) < 0) {
-		err_set(err, ENOMEM, "unpack layer: cannot init sha256");
-		goto out;
-	}
-	tar.split = image_tar_split_begin(u.root_fd);
-	rc = run(&u, err);
-	if (rc == 0) {
-		hasher_final(&raw.h, res->blob_digest);
-		if (tar.hash)
-			hasher_final(&tar.h, res->diff_id);
-		else
-			memcpy(res->diff_id, res->blob_digest, DIGEST_BUF);
-		res->blob_size = raw.size;
-	}
-out:
-	image_tar_split_end(tar.split, rc == 0 ? res->diff_id : NULL);
-	hasher_release(&raw.h);
-	hasher_release(&tar.h);
+	u.split = image_tar_split_begin(u.root_fd);
+	if (image_layer_stream_open(rd, ctx, u.split, &u.in, err) == 0 &&
+	    unpack_all(&u, image_layer_stream_tar(u.in), err) == 0)
+		rc = image_layer_stream_finish(u.in, res, err);
+	image_layer_stream_free(u.in);
+	image_tar_split_end(u.split, rc == 0 ? res->diff_id : NULL);
 	unpack_release(&u);
 	return rc;
 }

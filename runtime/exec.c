@@ -1,8 +1,11 @@
-/* exec: find the container's command in its PATH, inside the new root. */
+/* exec: the container process's environment, and its command found in its
+ * PATH inside the new root. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/internal.h"
 #include "base/banned.h"
@@ -19,6 +22,49 @@ static const char *env_get(char *const *env, const char *key)
 			return env[i] + n + 1;
 	}
 	return NULL;
+}
+
+static int env_add(char **env, size_t *n, const char *key, const char *val)
+{
+	if (env_get(env, key))
+		return 0;
+	if (asprintf(&env[*n], "%s=%s", key, val) < 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+char **rt_exec_env(const struct runtime_spec *spec, const struct rt_user *u, struct err *err)
+{
+	size_t n = 0;
+	char **env;
+	char host[256] = "";
+
+	while (spec->env && spec->env[n])
+		n++;
+	env = calloc(n + 5, sizeof(*env));
+	if (!env) {
+		err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (n)
+		memcpy(env, spec->env, n * sizeof(*env));
+	gethostname(host, sizeof(host) - 1);
+	if (env_add(env, &n, "HOSTNAME", host) < 0 ||
+	    env_add(env, &n, "HOME", u->home[0] ? u->home : "/") < 0 ||
+	    env_add(env, &n, "PATH", RT_DEFAULT_PATH) < 0 ||
+	    (spec->terminal && env_add(env, &n, "TERM", "xterm") < 0)) {
+		err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	return env;
+}
+
+int rt_exec_failed(const char *argv0, int e, struct err *err)
+{
+	err_sys(err, e, "exec: \"%s\"", argv0);
+	err->code = e == ENOENT ? RUNTIME_ERR_NOT_FOUND : RUNTIME_ERR_CANNOT_EXEC;
+	return -1;
 }
 
 /* 0 if path is an executable regular file, else -1 with errno:

@@ -8,11 +8,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,11 +21,6 @@
 #include "runtime/internal.h"
 #include "runtime/pty.h"
 #include "base/banned.h"
-
-#define EXEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static const int exec_forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-				      SIGWINCH };
 
 struct exec_ctx {
 	const struct runtime_spec *spec;
@@ -142,37 +134,12 @@ static int join_namespaces(pid_t pid, bool userns, struct err *err)
 
 /* ---- the process in the container ------------------------------------------------ */
 
-/* A pty of the container's devpts (we are in its mount namespace): master
- * to the caller, slave as our controlling terminal and stdio. */
-static int exec_pty(int sync_fd, struct err *err)
-{
-	cleanup_close int master_fd = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	cleanup_close int slave_fd = -1;
-	struct rt_sync_msg msg = { .type = RT_SYNC_PTY };
-
-	if (master_fd < 0)
-		return err_sys(err, errno, "open /dev/pts/ptmx");
-	if (unlockpt(master_fd) < 0)
-		return err_sys(err, errno, "unlock pty");
-	slave_fd = ioctl(master_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave_fd < 0)
-		return err_sys(err, errno, "open pty slave");
-	if (rt_sync_send(sync_fd, &msg, master_fd) < 0)
-		return err_sys(err, errno, "send pty master");
-	if (setsid() < 0 || ioctl(slave_fd, TIOCSCTTY, 0) < 0)
-		return err_sys(err, errno, "make the pty our terminal");
-	for (int i = 0; i < 3; i++)
-		if (dup2(slave_fd, i) < 0)
-			return err_sys(err, errno, "pty as stdio");
-	return 0;
-}
-
 static int exec_stdio(const struct exec_ctx *x, struct err *err)
 {
 	int fd, last;
 
 	if (x->spec->terminal && !x->detach)
-		return exec_pty(x->sync_fd, err);
+		return rt_pty_child_setup(x->sync_fd, false, err);
 	/* -d: nothing of ours at all; without -i: no stdin. */
 	last = x->detach ? 2 : (x->spec->interactive ? -1 : 0);
 	if (last < 0)
@@ -187,36 +154,6 @@ static int exec_stdio(const struct exec_ctx *x, struct err *err)
 		}
 	close(fd);
 	return 0;
-}
-
-static char **exec_env(const struct runtime_spec *spec, const struct rt_user *u)
-{
-	static const char *const keys[] = { "HOSTNAME", "HOME", "PATH", "TERM" };
-	char host[256] = "", **env;
-	const char *vals[4];
-	size_t n = 0;
-
-	gethostname(host, sizeof(host) - 1);
-	vals[0] = host;
-	vals[1] = u->home[0] ? u->home : "/";
-	vals[2] = EXEC_DEFAULT_PATH;
-	vals[3] = spec->terminal ? "xterm" : NULL;
-	while (spec->env && spec->env[n])
-		n++;
-	env = calloc(n + 5, sizeof(*env));
-	if (!env)
-		return NULL;
-	if (n)
-		memcpy(env, spec->env, n * sizeof(*env));
-	for (size_t k = 0; k < 4; k++) {
-		bool have = false;
-		size_t kl = strlen(keys[k]);
-		for (size_t i = 0; i < n && !have; i++)
-			have = !strncmp(env[i], keys[k], kl) && env[i][kl] == '=';
-		if (!have && vals[k] && asprintf(&env[n], "%s=%s", keys[k], vals[k]) >= 0)
-			n++;
-	}
-	return env;
 }
 
 static int exec_cwd(int root_fd, const char *cwd, struct err *err)
@@ -253,10 +190,8 @@ static int exec_process(const struct exec_ctx *x, struct err *err)
 	    rt_user_resolve(root_fd, spec->user, spec->add_groups, &u, err) < 0 ||
 	    exec_cwd(root_fd, spec->cwd, err) < 0)
 		return -1;
-	env = exec_env(spec, &u);
-	if (!env)
-		return err_set(err, ENOMEM, "out of memory");
-	if (rt_exec_lookup(spec->argv[0], env, path, sizeof(path), err) < 0 ||
+	env = rt_exec_env(spec, &u, err);
+	if (!env || rt_exec_lookup(spec->argv[0], env, path, sizeof(path), err) < 0 ||
 	    rt_rlimits_apply(spec, err) < 0)
 		return -1;
 	/* Nothing of the caller's may reach the container (CVE-2024-21626);
@@ -268,17 +203,7 @@ static int exec_process(const struct exec_ctx *x, struct err *err)
 	if (!x->detach)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	execve(path, spec->argv, env);
-	return err_sys(err, errno, "exec: \"%s\"", spec->argv[0]);
-}
-
-static void reset_signals(void)
-{
-	sigset_t none;
-
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	return rt_exec_failed(spec->argv[0], errno, err);
 }
 
 /* The helper: joins, then clones the real process as a sibling
@@ -299,7 +224,7 @@ static void __attribute__((noreturn)) exec_helper(const struct exec_ctx *x)
 	}
 	if (pid == 0) {
 		close(x->pid_fd);
-		reset_signals();
+		rt_signals_reset();
 		exec_process(x, &err);
 		exec_fail(x->sync_fd, &err);
 	}
@@ -309,35 +234,6 @@ static void __attribute__((noreturn)) exec_helper(const struct exec_ctx *x)
 }
 
 /* ---- the caller ------------------------------------------------------------------- */
-
-static int block_exec_signals(sigset_t *old, struct err *err)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(exec_forwarded) / sizeof(exec_forwarded[0]); i++)
-		sigaddset(&set, exec_forwarded[i]);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
-		return err_sys(err, errno, "block signals");
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		sigprocmask(SIG_SETMASK, old, NULL);
-		return err_sys(err, e, "signalfd");
-	}
-	return fd;
-}
-
-static int exec_status(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 125;
-}
 
 /* The exec'd process's pid from the helper, then its exec (EOF), its pty
  * or its error over the sync socket. */
@@ -349,58 +245,18 @@ static int await_process(int sync_fd, int pid_rd, pid_t helper, pid_t *pid, int 
 	waitpid(helper, &status, 0);
 	if (read(pid_rd, pid, sizeof(*pid)) != (ssize_t)sizeof(*pid))
 		*pid = -1;
-	for (;;) {
-		struct rt_sync_msg msg;
-		int fd, rc = rt_sync_recv(sync_fd, &msg, &fd);
-
-		if (rc == 0)
-			return *pid > 0 ? 0 : err_set(err, ECHILD, "exec helper failed");
-		if (rc < 0)
-			return err_sys(err, errno, "read from the exec process");
-		if (msg.type == RT_SYNC_PTY && fd >= 0 && *master_fd < 0) {
-			*master_fd = fd;
-			continue;
-		}
-		if (fd >= 0)
-			close(fd);
-		*err = msg.err;
-		err->msg[sizeof(err->msg) - 1] = '\0';
-		if (!err->code)
-			err->code = EINVAL;
+	if (rt_sync_await(sync_fd, master_fd, err) < 0) {
+		/* Failed before its exec: it exits on its own (exec_fail). */
 		if (*pid > 0)
 			waitpid(*pid, NULL, 0);
 		return -1;
 	}
-}
-
-static int relay_wait(pid_t pid, int sig_fd, struct rt_relay *r)
-{
-	int status = 0;
-
-	for (;;) {
-		struct pollfd p[3] = { { .fd = sig_fd, .events = POLLIN } };
-		int n = 1 + rt_relay_fds(r, p + 1);
-		struct signalfd_siginfo si;
-
-		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
-			break;
-		while ((p[0].revents & POLLIN) &&
-		       read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-			if (si.ssi_signo == SIGCHLD) {
-				if (waitpid(pid, &status, WNOHANG) == pid) {
-					rt_relay_drain(r);
-					return exec_status(status);
-				}
-			} else if (si.ssi_signo == SIGWINCH && r->master_fd >= 0) {
-				rt_relay_resize(r);
-			} else {
-				kill(pid, (int)si.ssi_signo);
-			}
-		}
-		rt_relay_handle(r, p + 1, n - 1);
-	}
-	waitpid(pid, &status, 0);
-	return exec_status(status);
+	if (*pid > 0)
+		return 0;
+	if (*master_fd >= 0)
+		close(*master_fd);
+	*master_fd = -1;
+	return err_set(err, ECHILD, "exec helper failed");
 }
 
 static int exec_run(struct exec_ctx *x, int sig_fd, struct runtime_result *res, struct err *err)
@@ -441,7 +297,7 @@ static int exec_run(struct exec_ctx *x, int sig_fd, struct runtime_result *res, 
 		return 0;
 	}
 	rt_relay_init(&relay, master_fd, x->spec->interactive);
-	res->exit_code = relay_wait(pid, sig_fd, &relay);
+	res->exit_code = rt_wait_relay(pid, sig_fd, &relay);
 	rt_relay_release(&relay);
 	return 0;
 }
@@ -451,7 +307,6 @@ int runtime_exec(pid_t init_pid, const struct runtime_spec *spec, bool detach,
 {
 	struct exec_ctx x = { .spec = spec, .init_pid = init_pid, .detach = detach };
 	struct rt_security sec;
-	struct signalfd_siginfo si;
 	sigset_t old;
 	int sig_fd, rc;
 
@@ -464,16 +319,13 @@ int runtime_exec(pid_t init_pid, const struct runtime_spec *spec, bool detach,
 		return -1;
 	x.sec = &sec;
 	x.userns = !same_ns(init_pid, "user");
-	sig_fd = block_exec_signals(&old, err);
+	sig_fd = rt_signals_block(&old, err);
 	if (sig_fd < 0) {
 		rt_security_release(&sec);
 		return -1;
 	}
 	rc = exec_run(&x, sig_fd, res, err);
-	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		;
-	close(sig_fd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	rt_signals_restore(&old, sig_fd);
 	rt_security_release(&sec);
 	return rc;
 }

@@ -128,6 +128,13 @@ int rt_rootfs_setup(const struct runtime_spec *spec, const struct rt_detached *d
 int rt_devices_setup(const struct runtime_spec *spec, int root_fd, struct err *err) WUR;
 
 /* ---- exec (runtime/exec.c) ------------------------------------------------ */
+/* The process environment: spec->env plus Docker's HOSTNAME, HOME, PATH and
+ * (with a tty) TERM when not given. For the child about to exec, whose
+ * memory execve(2) replaces: not meant to be freed. NULL with err. */
+char **rt_exec_env(const struct runtime_spec *spec, const struct rt_user *u, struct err *err);
+/* After execve(2) failed with e: "exec: \"argv0\": ..." in err, coded
+ * RUNTIME_ERR_NOT_FOUND (ENOENT, 127) or RUNTIME_ERR_CANNOT_EXEC (126). -1. */
+int rt_exec_failed(const char *argv0, int e, struct err *err);
 /* Find argv[0] in PATH (from env, default Docker's) inside the new root.
  * ENOENT -> "exec: \"x\": executable file not found in $PATH"; EACCES ->
  * permission denied. Writes the resolved path into out. */

@@ -81,6 +81,37 @@ int rt_sync_recv(int sock, struct rt_sync_msg *msg, int *fd)
 	return 1;
 }
 
+int rt_sync_await(int sock, int *master_fd, struct err *err)
+{
+	for (;;) {
+		struct rt_sync_msg msg;
+		int fd, rc = rt_sync_recv(sock, &msg, &fd);
+
+		if (rc == 0)
+			return 0;
+		if (rc > 0 && msg.type == RT_SYNC_PTY && fd >= 0 && *master_fd < 0) {
+			*master_fd = fd;
+			continue;
+		}
+		if (rc < 0)
+			err_sys(err, errno, "read from the container process");
+		else if (msg.type != RT_SYNC_ERR)
+			err_set(err, EPROTO, "unexpected message from the container process");
+		else {
+			*err = msg.err;
+			err->msg[sizeof(err->msg) - 1] = '\0';
+			if (!err->code)
+				err->code = EINVAL;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (*master_fd >= 0)
+			close(*master_fd);
+		*master_fd = -1;
+		return -1;
+	}
+}
+
 /* /dev/console must be the container's terminal, not the host's: bind the
  * slave over an empty file, as runc does (a char device node would name the
  * host console, 5:1). */
@@ -113,7 +144,7 @@ static int take_terminal(int slave_fd, struct err *err)
 	return 0;
 }
 
-int rt_pty_child_setup(int sync_fd, struct err *err)
+int rt_pty_child_setup(int sync_fd, bool console, struct err *err)
 {
 	/* /dev/pts/ptmx of the devpts we mounted with newinstance: the pty
 	 * belongs to the container, not to the host's devpts. */
@@ -130,7 +161,7 @@ int rt_pty_child_setup(int sync_fd, struct err *err)
 	slave_fd = ioctl(master_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave_fd < 0)
 		return err_sys(err, errno, "open pty slave");
-	if (bind_console(slave_fd, err) < 0)
+	if (console && bind_console(slave_fd, err) < 0)
 		return -1;
 	if (rt_sync_send(sync_fd, &msg, master_fd) < 0)
 		return err_sys(err, errno, "send pty master");

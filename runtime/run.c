@@ -7,10 +7,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -25,13 +23,6 @@
 #include "runtime/pty.h"
 #include "base/banned.h"
 
-/* Docker's default PATH for a container without one. */
-#define RT_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* What `docker run` forwards to the container (SIGWINCH only without a tty:
- * with one, a resize is applied to the pty instead). */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-
 int runtime_exit_code_for(const struct err *err)
 {
 	if (!err || !err->code)
@@ -43,15 +34,6 @@ int runtime_exit_code_for(const struct err *err)
 	return 125;
 }
 
-static int status_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 125;
-}
-
 /* ---- the child ------------------------------------------------------------ */
 
 static void __attribute__((noreturn)) child_fail(int sync_fd, const struct err *err)
@@ -60,18 +42,6 @@ static void __attribute__((noreturn)) child_fail(int sync_fd, const struct err *
 
 	(void)rt_sync_send(sync_fd, &msg, -1);
 	_exit(1);
-}
-
-/* The container starts with default dispositions and nothing blocked, not
- * with what the caller had (a SIG_IGN would survive execve(2)). */
-static void reset_signals(void)
-{
-	sigset_t none;
-
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static void wait_go(int sync_fd)
@@ -102,7 +72,7 @@ static int setup_stdio(const struct runtime_spec *spec, int sync_fd, struct err 
 	int fd;
 
 	if (spec->terminal)
-		return rt_pty_child_setup(sync_fd, err);
+		return rt_pty_child_setup(sync_fd, true, err);
 	if (spec->interactive)
 		return 0;
 	/* Without -i the container reads nothing of ours. */
@@ -115,56 +85,6 @@ static int setup_stdio(const struct runtime_spec *spec, int sync_fd, struct err 
 	}
 	close(fd);
 	return 0;
-}
-
-static bool env_has(char *const *env, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (size_t i = 0; env[i]; i++) {
-		if (strncmp(env[i], key, n) == 0 && env[i][n] == '=')
-			return true;
-	}
-	return false;
-}
-
-static int env_add(char **env, size_t *n, const char *key, const char *val)
-{
-	if (env_has(env, key))
-		return 0;
-	if (asprintf(&env[*n], "%s=%s", key, val) < 0)
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-/* The process environment: the spec's, plus Docker's HOSTNAME, HOME,
- * PATH and (with a tty) TERM when not given. Built in the child, whose
- * memory execve(2) replaces: nothing here needs freeing. */
-static char **build_env(const struct runtime_spec *spec, const struct rt_user *u, struct err *err)
-{
-	size_t n = 0;
-	char **env;
-	char host[256] = "";
-
-	while (spec->env && spec->env[n])
-		n++;
-	env = calloc(n + 5, sizeof(*env));
-	if (!env) {
-		err_set(err, ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (n)
-		memcpy(env, spec->env, n * sizeof(*env));
-	gethostname(host, sizeof(host) - 1);
-	if (env_add(env, &n, "HOSTNAME", host) < 0 ||
-	    env_add(env, &n, "HOME", u->home[0] ? u->home : "/") < 0 ||
-	    env_add(env, &n, "PATH", RT_DEFAULT_PATH) < 0 ||
-	    (spec->terminal && env_add(env, &n, "TERM", "xterm") < 0)) {
-		err_set(err, ENOMEM, "out of memory");
-		return NULL;
-	}
-	return env;
 }
 
 /* The working directory, resolved inside the new root without magic links:
@@ -211,7 +131,7 @@ static void __attribute__((noreturn)) run_init(pid_t child)
 		}
 		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (p == child)
-				_exit(status_code(status));
+				_exit(rt_status_code(status));
 		}
 	}
 }
@@ -291,7 +211,7 @@ static int child_run(const struct runtime_spec *spec, const struct rt_security *
 		return err_sys(err, errno, "sethostname %s", spec->hostname);
 	if (rt_rlimits_apply(spec, err) < 0 || enter_process(spec, &ids, err) < 0)
 		return -1;
-	env = build_env(spec, &ids.user, err);
+	env = rt_exec_env(spec, &ids.user, err);
 	if (!env || rt_exec_lookup(spec->argv[0], env, path, sizeof(path), err) < 0)
 		return -1;
 	/* Nothing of ours or of our caller's may reach the container (leaked
@@ -309,12 +229,7 @@ static int child_run(const struct runtime_spec *spec, const struct rt_security *
 	if (spec->init && fork_init(err) < 0)
 		return -1;
 	execve(path, spec->argv, env);
-	{
-		int e = errno;
-		err_sys(err, e, "exec: \"%s\"", spec->argv[0]);
-		err->code = e == ENOENT ? RUNTIME_ERR_NOT_FOUND : RUNTIME_ERR_CANNOT_EXEC;
-		return -1;
-	}
+	return rt_exec_failed(spec->argv[0], errno, err);
 }
 
 static void __attribute__((noreturn))
@@ -323,7 +238,9 @@ child_main(const struct runtime_spec *spec, const struct rt_security *sec,
 {
 	struct err err = { 0 };
 
-	reset_signals();
+	/* The container starts with default dispositions and nothing blocked,
+	 * not with what the caller had. */
+	rt_signals_reset();
 	/* The container does not outlive runtime_run's process: with nobody
 	 * to wait for it, its exit code and its cleanup would be lost. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -353,110 +270,6 @@ static int release_child(const struct runtime_spec *spec, pid_t pid, int sync_fd
 	return 0;
 }
 
-/* Until the exec: maybe a pty master, then EOF (the child's CLOEXEC end
- * closed by execve) or the child's error. */
-static int await_exec(int sync_fd, int *master_fd, struct err *err)
-{
-	for (;;) {
-		struct rt_sync_msg msg;
-		int fd, rc = rt_sync_recv(sync_fd, &msg, &fd);
-
-		if (rc == 0)
-			return 0;
-		if (rc < 0)
-			return err_sys(err, errno, "read from the container process");
-		if (msg.type == RT_SYNC_PTY && fd >= 0 && *master_fd < 0) {
-			*master_fd = fd;
-			continue;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (msg.type != RT_SYNC_ERR)
-			return err_set(err, EPROTO,
-				       "unexpected message from the container process");
-		*err = msg.err;
-		err->msg[sizeof(err->msg) - 1] = '\0';
-		if (!err->code)
-			err->code = EINVAL;
-		return -1;
-	}
-}
-
-/* Returns true once the container's init has been reaped into *status. */
-static bool handle_signals(int sig_fd, pid_t pid, const struct rt_relay *r, int *status)
-{
-	struct signalfd_siginfo si;
-	bool done = false;
-
-	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		int sig = (int)si.ssi_signo;
-		if (sig == SIGCHLD) {
-			if (!done && waitpid(pid, status, WNOHANG) == pid)
-				done = true;
-		} else if (sig == SIGWINCH && r->master_fd >= 0) {
-			rt_relay_resize(r);
-		} else {
-			kill(pid, sig);
-		}
-	}
-	return done;
-}
-
-static int wait_loop(pid_t pid, int sig_fd, struct rt_relay *r)
-{
-	int status = 0;
-
-	for (;;) {
-		struct pollfd p[3] = { { .fd = sig_fd, .events = POLLIN } };
-		int n = 1 + rt_relay_fds(r, p + 1);
-
-		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
-			break;
-		if ((p[0].revents & POLLIN) && handle_signals(sig_fd, pid, r, &status)) {
-			rt_relay_drain(r);
-			return status_code(status);
-		}
-		rt_relay_handle(r, p + 1, n - 1);
-	}
-	/* poll failing is not expected; still, never leave a zombie. */
-	waitpid(pid, &status, 0);
-	return status_code(status);
-}
-
-static int block_signals(sigset_t *old, struct err *err)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
-	sigaddset(&set, SIGCHLD);
-	/* Blocked before clone so that nothing is lost in between; the child
-	 * unblocks its own copy (reset_signals). */
-	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
-		return err_sys(err, errno, "block signals");
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		sigprocmask(SIG_SETMASK, old, NULL);
-		return err_sys(err, e, "signalfd");
-	}
-	return fd;
-}
-
-static void unblock_signals(const sigset_t *old, int sig_fd)
-{
-	struct signalfd_siginfo si;
-
-	/* Consume what was meant for the container: unblocked, a late SIGINT
-	 * would hit us. */
-	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		;
-	close(sig_fd);
-	sigprocmask(SIG_SETMASK, old, NULL);
-}
-
 /* clone(2) without a new stack behaves like fork(2): the child continues
  * on a copy of ours, already in its namespaces (owned by the new user
  * namespace when there is one, because they are created together). The
@@ -472,58 +285,73 @@ static pid_t clone_container(const struct runtime_spec *spec)
 	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
-static int supervise(const struct runtime_spec *spec, pid_t pid, int sync_fd, int sig_fd,
-		     struct runtime_result *res, struct err *err)
-{
-	int master_fd = -1;
-	struct rt_relay relay;
-
-	if (release_child(spec, pid, sync_fd, err) < 0 ||
-	    await_exec(sync_fd, &master_fd, err) < 0) {
-		if (master_fd >= 0)
-			close(master_fd);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	res->pid = pid;
-	rt_relay_init(&relay, master_fd, spec->interactive);
-	res->exit_code = wait_loop(pid, sig_fd, &relay);
-	rt_relay_release(&relay);
-	return 0;
-}
-
-static int start(const struct runtime_spec *spec, const struct rt_security *sec,
-		 struct runtime_result *res, struct err *err)
+/* Clone the child; its pid, with *sync_fd the parent's end of the sync
+ * socket, or -1 with err. */
+static pid_t spawn(const struct runtime_spec *spec, const struct rt_security *sec, bool detached,
+		   int *sync_fd, struct err *err)
 {
 	struct rt_detached det __attribute__((cleanup(rt_detached_release)));
-	int sv[2], sig_fd, rc;
-	sigset_t old;
+	int sv[2], e;
 	pid_t pid;
 
 	if (rt_detached_prepare(spec, &det, err) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(err, errno, "socketpair");
-	sig_fd = block_signals(&old, err);
-	if (sig_fd < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	pid = clone_container(spec);
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(spec, sec, &det, sv[1], false);
+		child_main(spec, sec, &det, sv[1], detached);
 	}
-	rt_detached_release(&det);
+	e = errno;
 	close(sv[1]);
-	if (pid < 0)
-		rc = err_sys(err, errno, "clone the container process");
-	else
-		rc = supervise(spec, pid, sv[0], sig_fd, res, err);
-	close(sv[0]);
-	unblock_signals(&old, sig_fd);
+	if (pid < 0) {
+		close(sv[0]);
+		return err_sys(err, e, "clone the container process");
+	}
+	*sync_fd = sv[0];
+	return pid;
+}
+
+/* Let the child go and wait for its exec; on failure it is killed and
+ * reaped, and *master_fd closed. */
+static int launch(const struct runtime_spec *spec, pid_t pid, int sync_fd, int *master_fd,
+		  struct err *err)
+{
+	int rc = 0;
+
+	if (release_child(spec, pid, sync_fd, err) < 0 ||
+	    rt_sync_await(sync_fd, master_fd, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		rc = -1;
+	}
+	close(sync_fd);
+	return rc;
+}
+
+static int start(const struct runtime_spec *spec, const struct rt_security *sec,
+		 struct runtime_result *res, struct err *err)
+{
+	struct rt_relay relay;
+	int sync_fd, sig_fd, master_fd = -1, rc = -1;
+	sigset_t old;
+	pid_t pid;
+
+	/* Blocked before clone, so that nothing is lost in between; the child
+	 * unblocks its own copy (rt_signals_reset). */
+	sig_fd = rt_signals_block(&old, err);
+	if (sig_fd < 0)
+		return -1;
+	pid = spawn(spec, sec, false, &sync_fd, err);
+	if (pid > 0 && launch(spec, pid, sync_fd, &master_fd, err) == 0) {
+		res->pid = pid;
+		rt_relay_init(&relay, master_fd, spec->interactive);
+		res->exit_code = rt_wait_relay(pid, sig_fd, &relay);
+		rt_relay_release(&relay);
+		rc = 0;
+	}
+	rt_signals_restore(&old, sig_fd);
 	return rc;
 }
 
@@ -531,36 +359,34 @@ static int start(const struct runtime_spec *spec, const struct rt_security *sec,
 static int start_detached(const struct runtime_spec *spec, const struct rt_security *sec,
 			  struct runtime_result *res, int *master_fd, struct err *err)
 {
-	struct rt_detached det __attribute__((cleanup(rt_detached_release)));
-	int sv[2], rc = -1;
-	pid_t pid;
+	int sync_fd;
+	pid_t pid = spawn(spec, sec, true, &sync_fd, err);
 
-	if (rt_detached_prepare(spec, &det, err) < 0)
+	if (pid < 0 || launch(spec, pid, sync_fd, master_fd, err) < 0)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return err_sys(err, errno, "socketpair");
-	pid = clone_container(spec);
-	if (pid == 0) {
-		close(sv[0]);
-		child_main(spec, sec, &det, sv[1], true);
+	res->pid = pid;
+	return 0;
+}
+
+/* Before clone, for runtime_run and runtime_start: the spec checked, the
+ * security set-up computed, the cgroup made with its limits, and *s the
+ * spec with a hook that puts the child in it (rt_cgroup_hook) before
+ * letting it go. */
+static int prepare(const struct runtime_spec *spec, struct rt_security *sec, struct rt_cgroup *cg,
+		   struct rt_cg_hook *hook, struct runtime_spec *s, struct err *err)
+{
+	if (!spec->argv || !spec->argv[0])
+		return err_set(err, EINVAL, "no command specified");
+	if (!spec->rootfs || spec->rootfs[0] != '/')
+		return err_set(err, EINVAL, "rootfs must be an absolute path");
+	if (rt_security_prepare(spec, sec, err) < 0)
+		return -1;
+	if (rt_cgroup_setup(cg, spec, err) < 0) {
+		rt_security_release(sec);
+		return -1;
 	}
-	rt_detached_release(&det);
-	close(sv[1]);
-	if (pid < 0) {
-		err_sys(err, errno, "clone the container process");
-	} else if (release_child(spec, pid, sv[0], err) < 0 ||
-		   await_exec(sv[0], master_fd, err) < 0) {
-		if (*master_fd >= 0)
-			close(*master_fd);
-		*master_fd = -1;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	} else {
-		res->pid = pid;
-		rc = 0;
-	}
-	close(sv[0]);
-	return rc;
+	rt_cgroup_hook(cg, spec, s, hook);
+	return 0;
 }
 
 int runtime_start(const struct runtime_spec *spec, struct runtime_result *res, int *master_fd,
@@ -574,18 +400,9 @@ int runtime_start(const struct runtime_spec *spec, struct runtime_result *res, i
 
 	memset(res, 0, sizeof(*res));
 	*master_fd = -1;
-	if (!spec->argv || !spec->argv[0])
-		return err_set(err, EINVAL, "no command specified");
-	if (!spec->rootfs || spec->rootfs[0] != '/')
-		return err_set(err, EINVAL, "rootfs must be an absolute path");
-	if (rt_security_prepare(spec, &sec, err) < 0)
+	if (prepare(spec, &sec, &cg, &hook, &s, err) < 0)
 		return -1;
 	/* The cgroup outlives this call: runtime_cgroup_release removes it. */
-	if (rt_cgroup_setup(&cg, spec, err) < 0) {
-		rt_security_release(&sec);
-		return -1;
-	}
-	rt_cgroup_hook(&cg, spec, &s, &hook);
 	rc = start_detached(&s, &sec, res, master_fd, err);
 	if (rc < 0)
 		rt_cgroup_finish(&cg, NULL);
@@ -602,21 +419,9 @@ int runtime_run(const struct runtime_spec *spec, struct runtime_result *res, str
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (!spec->argv || !spec->argv[0])
-		return err_set(err, EINVAL, "no command specified");
-	if (!spec->rootfs || spec->rootfs[0] != '/')
-		return err_set(err, EINVAL, "rootfs must be an absolute path");
-	memset(&sec, 0, sizeof(sec));
-	if (rt_security_prepare(spec, &sec, err) < 0)
+	if (prepare(spec, &sec, &cg, &hook, &s, err) < 0)
 		return -1;
-	/* Limits are in place before clone; the parent puts the child in
-	 * the cgroup before letting it go (rt_cgroup_hook), and the cgroup
-	 * goes when the container's init is reaped. */
-	if (rt_cgroup_setup(&cg, spec, err) < 0) {
-		rt_security_release(&sec);
-		return -1;
-	}
-	rt_cgroup_hook(&cg, spec, &s, &hook);
+	/* The cgroup goes when the container's init is reaped. */
 	rc = start(&s, &sec, res, err);
 	rt_cgroup_finish(&cg, rc == 0 ? res : NULL);
 	rt_security_release(&sec);

@@ -179,8 +179,10 @@ int runtime_cgroup_remove(const char *parent, const char *name, struct err *err)
 void runtime_cgroup_release(const struct runtime_resources *r, struct runtime_result *res);
 /* Remove every cgroup below <parent> that holds no process and is older
  * than a few seconds (so a run between mkdir and joining is left alone):
- * the leftovers of runners that were killed. The next command calls it. */
-void runtime_cgroup_prune(const char *parent);
+ * the leftovers of runners that were killed. The next command calls it.
+ * With stamp_dir (the store's cache dir) it looks at most once every few
+ * seconds, recorded in <stamp_dir>/cgroup-prune; NULL: every time. */
+void runtime_cgroup_prune(const char *parent, const char *stamp_dir);
 
 /* What `stats` shows, read from the cgroups of a running container's init
  * (found through /proc/<pid>/cgroup). */

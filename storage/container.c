@@ -3,7 +3,6 @@
  * config.json with that "Name" exists, checked under the store lock. */
 #include "storage/container.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,40 +85,18 @@ static int load(struct store *s, const char *id, struct storage_container *c, st
 
 int storage_container_list(struct store *s, char ***ids, size_t *n, struct err *err)
 {
-	cleanup_close int fd = openat(s->root_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char **v = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
+	size_t j = 0;
 
-	*ids = NULL;
-	*n = 0;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : err_sys(err, errno, "open %s/containers", s->root);
-	d = fdopendir(TAKE_FD(fd));
-	if (!d)
-		return err_sys(err, errno, "open %s/containers", s->root);
-	while ((de = readdir(d)) != NULL) {
-		if (!is_ctr_id(de->d_name))
-			continue;
-		if (*n == cap) {
-			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-			if (!nv)
-				goto oom;
-			v = nv;
-		}
-		if (!(v[*n] = strdup(de->d_name)))
-			goto oom;
-		(*n)++;
+	if (storage_dir_list(s, "containers", NULL, ids, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		if (is_ctr_id((*ids)[i]))
+			(*ids)[j++] = (*ids)[i];
+		else
+			free((*ids)[i]);
 	}
-	closedir(d);
-	*ids = v;
+	*n = j;
 	return 0;
-oom:
-	closedir(d);
-	storage_strv_free(v, *n);
-	*n = 0;
-	return err_sys(err, ENOMEM, "list containers");
 }
 
 static bool has_name(struct store *s, const char *id, const char *name)

@@ -14,6 +14,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "storage/storage.h"
+#include "storage/container.h"
 #include "storage/storage_internal.h"
 
 json_t *storage_json_read(struct store *s, const char *rel, struct err *err)
@@ -72,9 +73,8 @@ json_t *storage_image_record(struct store *s, const char *image_id, struct err *
 	return storage_json_read(s, rel, err);
 }
 
-/* Names in dir ending in suffix (suffix stripped), as a heap vector. */
-static int list_dir(struct store *s, const char *dir, const char *suffix, char ***out,
-		    size_t *n, struct err *err)
+int storage_dir_list(struct store *s, const char *dir, const char *suffix, char ***out,
+		     size_t *n, struct err *err)
 {
 	int fd = openat(s->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t cap = 0, slen = suffix ? strlen(suffix) : 0;
@@ -85,7 +85,7 @@ static int list_dir(struct store *s, const char *dir, const char *suffix, char *
 	*out = NULL;
 	*n = 0;
 	if (fd < 0)
-		return err_sys(err, errno, "open %s/%s", s->root, dir);
+		return errno == ENOENT ? 0 : err_sys(err, errno, "open %s/%s", s->root, dir);
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -119,7 +119,7 @@ oom:
 
 int storage_image_list(struct store *s, char ***ids, size_t *n, struct err *err)
 {
-	if (list_dir(s, "images", ".json", ids, n, err) < 0)
+	if (storage_dir_list(s, "images", ".json", ids, n, err) < 0)
 		return -1;
 	/* Keep only valid ids, as "sha256:<hex>". */
 	size_t j = 0;
@@ -376,7 +376,9 @@ static bool list_has(json_t *arr, const char *chain_hex)
 	return false;
 }
 
-/* Calls fn on the "layers"/"Layers" array of every image and container. */
+/* Whether the "layers"/"Layers" array of any image (but skip_image) or
+ * container lists the layer. A listing that fails counts as a user: the
+ * answer decides whether a layer is deleted. */
 static bool any_user(struct store *s, const char *chain_hex, const char *skip_image)
 {
 	char **v = NULL;
@@ -384,19 +386,21 @@ static bool any_user(struct store *s, const char *chain_hex, const char *skip_im
 	bool found = false;
 	struct err e = { 0 };
 
-	if (storage_image_list(s, &v, &n, &e) == 0) {
-		for (size_t i = 0; i < n && !found; i++) {
-			json_t *rec;
-			if (skip_image && strcmp(v[i], skip_image) == 0)
-				continue;
-			rec = storage_image_record(s, v[i], &e);
-			found = rec && list_has(json_object_get(rec, "layers"), chain_hex);
-			json_decref(rec);
-		}
-		storage_strv_free(v, n);
+	if (storage_image_list(s, &v, &n, &e) < 0)
+		return true;
+	for (size_t i = 0; i < n && !found; i++) {
+		json_t *rec;
+		if (skip_image && strcmp(v[i], skip_image) == 0)
+			continue;
+		rec = storage_image_record(s, v[i], &e);
+		found = rec && list_has(json_object_get(rec, "layers"), chain_hex);
+		json_decref(rec);
 	}
-	if (found || list_dir(s, "containers", NULL, &v, &n, &e) < 0)
-		return found;
+	storage_strv_free(v, n);
+	if (found)
+		return true;
+	if (storage_container_list(s, &v, &n, &e) < 0)
+		return true;
 	for (size_t i = 0; i < n && !found; i++) {
 		char rel[320];
 		json_t *cfg;

@@ -310,42 +310,12 @@ json_t *storage_network_json(struct store *s, const char *name, struct err *err)
 
 /* ---- endpoints ------------------------------------------------------------------- */
 
-/* starttime (field 22 of /proc/PID/stat), to tell a pid from its reuse;
- * 0 if the process does not exist. */
-static unsigned long long proc_start(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	cleanup_close int fd = -1;
-	ssize_t n;
-	char *p;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* A zombie (its parent, our crashed runner, is gone and nobody has
-	 * reaped it yet) is as dead as can be for us. */
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	/* After ") ": state is field 3, starttime field 22: skip 19 fields. */
-	for (int f = 0; p && f < 20; f++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		start = strtoull(p + 1, NULL, 10);
-	return start;
-}
-
 static bool pid_alive(json_t *ep, const char *pk, const char *sk)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(ep, pk));
 	unsigned long long want = (unsigned long long)json_integer_value(json_object_get(ep, sk));
 
-	return pid > 0 && proc_start(pid) == want && want != 0;
+	return pid > 0 && storage_proc_start(pid) == want && want != 0;
 }
 
 static bool ep_live(struct store *s, const char *cid, json_t *ep)
@@ -414,7 +384,7 @@ static json_t *ep_to_json(const struct storage_endpoint *ep, int prefix)
 			 ep->name, "Hostname", ep->hostname, "HostIf", ep->host_if, "IfName",
 			 ep->ifname, "IPv4Address", addr, "MacAddress", mac, "Pid", 0, "PidStart",
 			 (json_int_t)0, "Owner", (int)self, "OwnerStart",
-			 (json_int_t)proc_start(self), "Ports", ports);
+			 (json_int_t)storage_proc_start(self), "Ports", ports);
 }
 
 /* Drop stale endpoints from the record (appending them to *stale). */
@@ -513,7 +483,8 @@ int storage_network_set_pid(struct store *s, const char *net, const char *contai
 		rc = j ? err_set(err, ENOENT, "no endpoint of %.12s on %s", container_id, net) : -1;
 	} else {
 		json_object_set_new(ep, "Pid", json_integer(pid));
-		json_object_set_new(ep, "PidStart", json_integer((json_int_t)proc_start(pid)));
+		json_object_set_new(ep, "PidStart",
+				    json_integer((json_int_t)storage_proc_start(pid)));
 		rc = eps_save(s, net, j, err);
 	}
 	json_decref(j);

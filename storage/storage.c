@@ -412,3 +412,31 @@ void storage_strv_free(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+unsigned long long storage_proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	cleanup_close int fd = -1;
+	ssize_t n;
+	char *p;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* A zombie (its parent, our crashed runner, is gone and nobody has
+	 * reaped it yet) is as dead as can be for us. */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	/* After ") ": state is field 3, starttime field 22: skip 19 fields. */
+	for (int f = 0; p && f < 20; f++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #include "base/digest.h"
@@ -50,6 +51,10 @@ struct storage_staging {
 };
 int storage_staging_new(struct store *s, struct storage_staging *st, struct err *err) WUR;
 void storage_staging_discard(struct store *s, struct storage_staging *st);
+
+/* starttime of pid (field 22 of /proc/PID/stat, proc(5)), to tell a live
+ * process from a later one that reused its pid; 0 if it is gone or a zombie. */
+unsigned long long storage_proc_start(pid_t pid);
 
 /* Blobs: immutable bytes by digest (configs, manifests). */
 int storage_blob_put(struct store *s, const void *data, size_t len, char digest[DIGEST_BUF],

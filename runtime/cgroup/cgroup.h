@@ -89,6 +89,11 @@ int rt_cg_kill_procs(const char *dir);
 int rt_cg_rmdir(const char *path, struct err *err) WUR;
 /* Seconds since path was created (its ctime), or -1. */
 long rt_cg_age(const char *path);
+/* runtime_cgroup_prune's throttle: true (and <stamp_dir>/cgroup-prune
+ * stamped with now) unless the stamp is less than RT_CG_PRUNE_INTERVAL
+ * seconds old; true without stamp_dir. */
+#define RT_CG_PRUNE_INTERVAL 5
+bool rt_cg_prune_due(const char *stamp_dir, time_t now);
 
 /* ---- backends ------------------------------------------------------------ */
 struct rt_cgroup;

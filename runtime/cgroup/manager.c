@@ -3,8 +3,12 @@
  * leftovers, pruning). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -12,8 +16,10 @@
 #include "runtime/cgroup/cgroup.h"
 #include "base/banned.h"
 
-/* A cgroup younger than this may belong to a run that has not joined it yet. */
-#define PRUNE_MIN_AGE 5
+/* A cgroup younger than this may belong to a run that has not joined it yet.
+ * The prune runs at most every RT_CG_PRUNE_INTERVAL (the same): a leftover
+ * then waits at most twice that long. */
+#define PRUNE_MIN_AGE RT_CG_PRUNE_INTERVAL
 
 int rt_cg_leaf(const struct rt_cgroup *cg, const char *mount, char *buf, size_t len)
 {
@@ -188,12 +194,38 @@ static void prune_in(const char *mount, const char *parent)
 	closedir(d);
 }
 
-void runtime_cgroup_prune(const char *parent)
+bool rt_cg_prune_due(const char *stamp_dir, time_t now)
+{
+	struct timespec ts[2] = { { .tv_sec = now }, { .tv_sec = now } };
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!stamp_dir ||
+	    (size_t)snprintf(path, sizeof(path), "%s/cgroup-prune", stamp_dir) >= sizeof(path))
+		return true;
+	/* A stamp in the future (the clock was set back) does not count. */
+	if (stat(path, &st) == 0 && st.st_mtime <= now && now - st.st_mtime < RT_CG_PRUNE_INTERVAL)
+		return false;
+	/* Concurrent runs may both get here: pruning twice is harmless. */
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		(void)futimens(fd, ts);
+		close(fd);
+	}
+	return true;
+}
+
+/* Each check opens cgroup.procs of every container's cgroup in every
+ * hierarchy: throttled (rt_cg_prune_due) since every run calls it. */
+void runtime_cgroup_prune(const char *parent, const char *stamp_dir)
 {
 	struct rt_cg_layout l;
 	struct rt_cgroup cg;
 	struct err e = { 0 };
 
+	if (!rt_cg_prune_due(stamp_dir, time(NULL)))
+		return;
 	if (rt_cg_detect(&l, &e) < 0 || rt_cg_init(&cg, &l, parent, "x", &e) < 0)
 		return;
 	for (size_t i = 0; i < l.n_v1; i++)

@@ -24,6 +24,14 @@ teardown() {
 			[ -n "$mpid" ] && [ "$mpid" != 0 ] && kill -9 "$mpid" 2>/dev/null || true
 		done
 	fi
+	# The --cgroup-parent of the recovery test, with whatever is left in it.
+	if [ -n "${CGP:-}" ]; then
+		for d in /sys/fs/cgroup/*/"$CGP"; do
+			[ -d "$d" ] || continue
+			find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+			rmdir "$d" 2>/dev/null || true
+		done
+	fi
 	teardown_store
 }
 
@@ -101,6 +109,26 @@ state_of() {
 	assert_no_mounts
 }
 
+@test "restart of several containers: stopped in parallel, one timeout for all" {
+	for i in 1 2 3; do
+		md run -d --name "rude$i" --network none busybox sleep 1000 >/dev/null
+	done
+	sleep 0.3
+	before=$(md inspect -f '{{.State.Pid}}' rude1)
+	start=$(date +%s%N)
+	run md restart -t 2 rude1 rude2 rude3
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "$output; ${ms} ms"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'rude1\nrude2\nrude3' ]
+	# One after another it would take 3 x 2 s.
+	[ "$ms" -ge 1900 ] && [ "$ms" -lt 4500 ]
+	for i in 1 2 3; do
+		[ "$(state_of "rude$i")" = running ]
+	done
+	[ "$(md inspect -f '{{.State.Pid}}' rude1)" != "$before" ]
+}
+
 @test "kill -9 of the monitor: ps -a shows exited, nothing mounted" {
 	md run -d --name victim --network none busybox sleep 1000 >/dev/null
 	st=$(cat "$ROOT"/containers/*/state.json)
@@ -113,6 +141,23 @@ state_of() {
 	[ "$output" = "victim exited" ]
 	! kill -0 "$cpid" 2>/dev/null
 	assert_no_mounts
+	md rm victim
+}
+
+@test "kill -9 of the monitor: recovery removes the cgroup under --cgroup-parent" {
+	CGP="mydocker-bats-$$-recover"
+	md run -d --name victim --cgroup-parent "$CGP" --network none busybox sleep 1000 >/dev/null
+	id=$(md inspect -f '{{.Id}}' victim)
+	leaves=$(ls -d /sys/fs/cgroup/*/"$CGP/$id" 2>/dev/null)
+	[ -n "$leaves" ]
+	mpid=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+	[ "$mpid" -gt 0 ]
+	kill -9 "$mpid"
+	sleep 0.3
+	[ "$(state_of victim)" = exited ]
+	for l in $leaves; do
+		[ ! -d "$l" ] || { echo "left behind: $l"; return 1; }
+	done
 	md rm victim
 }
 

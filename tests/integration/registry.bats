@@ -243,6 +243,44 @@ umoci_image() {
 	[ -z "$(md images -q)" ]
 }
 
+# A config may leave out os or architecture: the platform check must still
+# name what it has in one line (it printed a NULL architecture).
+@test "registry: config-without-architecture for another os: refused in one line" {
+	start_registry
+	python3 - "$REG" <<-'EOF'
+	import gzip, hashlib, io, json, sys, tarfile, urllib.request
+	reg = sys.argv[1]
+	def put_blob(data):
+	    dg = "sha256:" + hashlib.sha256(data).hexdigest()
+	    rq = urllib.request.Request("http://%s/v2/noarch/img/blobs/uploads/" % reg, method="POST")
+	    loc = urllib.request.urlopen(rq).headers["Location"]
+	    if loc.startswith("/"):
+	        loc = "http://" + reg + loc
+	    loc += ("&" if "?" in loc else "?") + "digest=" + dg
+	    urllib.request.urlopen(urllib.request.Request(loc, data=data, method="PUT",
+	                           headers={"Content-Type": "application/octet-stream"}))
+	    return {"digest": dg, "size": len(data)}
+	tar = io.BytesIO()
+	tarfile.open(fileobj=tar, mode="w").close()
+	layer = gzip.compress(tar.getvalue(), mtime=0)
+	cfg = json.dumps({"os": "windows", "rootfs": {"type": "layers",
+	                  "diff_ids": ["sha256:" + hashlib.sha256(tar.getvalue()).hexdigest()]}}).encode()
+	mt = "application/vnd.docker.distribution.manifest.v2+json"
+	man = {"schemaVersion": 2, "mediaType": mt,
+	       "config": dict(put_blob(cfg), mediaType="application/vnd.docker.container.image.v1+json"),
+	       "layers": [dict(put_blob(layer), mediaType="application/vnd.docker.image.rootfs.diff.tar.gzip")]}
+	rq = urllib.request.Request("http://%s/v2/noarch/img/manifests/1" % reg,
+	                            data=json.dumps(man).encode(), method="PUT",
+	                            headers={"Content-Type": mt})
+	urllib.request.urlopen(rq)
+	EOF
+	run md pull "$REG/noarch/img:1"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"is for windows/?, not for the platform linux/"* ]]
+	[ -z "$(md images -q)" ]
+}
+
 @test "registry: basic auth: 401 without login, login stores 0600 credentials, logout" {
 	htpasswd -Bbc "$TEST_TMP/htpasswd" alice 's3cret' 2>/dev/null
 	start_registry "$TEST_TMP/htpasswd"

@@ -224,3 +224,32 @@ teardown() { teardown_store; }
 	echo "$screen" | grep -q '^/dev/pts/0'
 	assert_no_mounts
 }
+
+# `container run` is `run` under another name: the same re-exec from a
+# sealed memfd before entering the container (CVE-2019-5736), which the
+# family dispatch once skipped.
+@test "container run: executes from a sealed memfd, as run does" {
+	# Not through md(): $! must be mydocker itself, not a subshell.
+	"$MYDOCKER" --root "$ROOT" container run --rm --network none busybox sleep 2 &
+	local pid=$! exe= i
+	for i in $(seq 50); do
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || break
+		[[ "$exe" == /memfd:* ]] && break
+		sleep 0.05
+	done
+	wait "$pid" || true
+	echo "exe: $exe"
+	[ "$exe" = "/memfd:mydocker (deleted)" ]
+}
+
+@test "container/image/volume/network: unknown sub-command is one line, exit 125" {
+	for f in container image volume network; do
+		run md "$f" frobnicate
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ] || { echo "$f: $output"; return 1; }
+		[[ "$output" == *"$f: unknown command \"frobnicate\""* ]]
+		run md "$f"
+		[ "$status" -eq 125 ]
+		[[ "$output" == *Usage* ]]
+	done
+}

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -453,6 +454,26 @@ static void test_bpf_attach_real(void **state)
 	assert_int_equal(rc, 0);
 }
 
+/* runtime_cgroup_prune runs on every `run`: it looks at most once per
+ * interval, and a stamp from the future (clock set back) does not hold it. */
+static void test_prune_throttle(void **state)
+{
+	time_t t0 = 1700000000;
+
+	(void)state;
+	assert_true(rt_cg_prune_due(NULL, t0));
+	assert_true(rt_cg_prune_due(tmp, t0));
+	assert_false(rt_cg_prune_due(tmp, t0));
+	assert_false(rt_cg_prune_due(tmp, t0 + RT_CG_PRUNE_INTERVAL - 1));
+	assert_true(rt_cg_prune_due(tmp, t0 + RT_CG_PRUNE_INTERVAL));
+	assert_false(rt_cg_prune_due(tmp, t0 + RT_CG_PRUNE_INTERVAL));
+	assert_true(rt_cg_prune_due(tmp, t0 - 100));
+	assert_false(rt_cg_prune_due(tmp, t0 - 99));
+	/* No place for the stamp: no throttle. */
+	assert_true(rt_cg_prune_due("/nonexistent/mydocker", t0));
+	assert_true(rt_cg_prune_due("/nonexistent/mydocker", t0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_detect_v2_and_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_set_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_throttle, setup, teardown),
 		cmocka_unit_test(test_bpf_build),
 		cmocka_unit_test(test_bpf_attach_real),
 	};

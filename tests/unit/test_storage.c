@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -227,6 +230,63 @@ static void test_live_staging_survives(void **state)
 	assert_int_equal(access(st.path, F_OK), -1);
 }
 
+/* Whether a layer may be deleted: when the containers cannot be listed,
+ * it must count as used. */
+static void test_layer_referenced_fails_safe(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	const char *hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	int fd;
+
+	assert_false(storage_layer_referenced(&f->s, hex));
+	snprintf(path, sizeof(path), "%s/containers", f->dir);
+	assert_int_equal(rmdir(path), 0);
+	assert_false(storage_layer_referenced(&f->s, hex)); /* none yet: unused */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_true(storage_layer_referenced(&f->s, hex));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+}
+
+/* The start time stays the same for a live process, whatever its comm
+ * (which may hold ") Z "), and is 0 once it is a zombie or reaped. */
+static void test_proc_start(void **state)
+{
+	int sync_pipe[2];
+	unsigned long long start;
+	siginfo_t si;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	assert_true(storage_proc_start(getpid()) > 0);
+	assert_int_equal(storage_proc_start(0), 0);
+	assert_int_equal(pipe(sync_pipe), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_NAME, "x) Z 1 2 (y");
+		(void)!write(sync_pipe[1], "r", 1);
+		pause();
+		_exit(0);
+	}
+	close(sync_pipe[1]);
+	assert_int_equal(read(sync_pipe[0], &c, 1), 1);
+	close(sync_pipe[0]);
+	start = storage_proc_start(pid);
+	assert_true(start > 0);
+	assert_true(storage_proc_start(pid) == start);
+	kill(pid, SIGKILL);
+	/* WNOWAIT: the child stays a zombie until the next wait. */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	assert_int_equal(storage_proc_start(pid), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(storage_proc_start(pid), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +298,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_keeps_shared_layers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_of_dead_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_staging_survives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layer_referenced_fails_safe, setup, teardown),
+		cmocka_unit_test(test_proc_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 
 #include "base/fs.h"
 #include "image/image.h"
+#include "image/image_internal.h"
 #include "image/tar_split.h"
 #include "storage/storage.h"
 
@@ -489,6 +490,66 @@ static void test_write_stored(void **state)
 	storage_close(&s);
 }
 
+/* ---- the output buffer under replay and the tar writer ------------------ */
+
+static int fail_write(void *ctx, const void *p, size_t len)
+{
+	(void)ctx;
+	(void)p;
+	(void)len;
+	errno = ENOSPC;
+	return -1;
+}
+
+/* Small, big (goes straight through), small, and enough small ones to
+ * overflow: the bytes come out in the order they went in (both writers
+ * once let a big piece overtake gathered headers). */
+static void test_outbuf_keeps_order(void **state)
+{
+	size_t big = IMAGE_OUTBUF_SIZE / 2, small = 1000, n_small = IMAGE_OUTBUF_SIZE / small + 3;
+	unsigned char *in = malloc(big + small);
+	struct buf got = { 0 };
+	struct image_outbuf o;
+	size_t off = 0;
+
+	(void)state;
+	assert_non_null(in);
+	assert_int_equal(image_outbuf_init(&o, mem_write, &got), 0);
+	memset(in, 'a', small);
+	assert_int_equal(image_outbuf_write(&o, in, small), 0);
+	memset(in, 'b', big);
+	assert_int_equal(image_outbuf_write(&o, in, big), 0);
+	for (size_t i = 0; i < n_small; i++) {
+		memset(in, 'c' + (int)(i % 20), small);
+		assert_int_equal(image_outbuf_write(&o, in, small), 0);
+	}
+	assert_int_equal(image_outbuf_flush(&o), 0);
+	assert_int_equal(got.len, small + big + n_small * small);
+	for (size_t i = 0; i < small; i++)
+		assert_int_equal(got.data[off++], 'a');
+	for (size_t i = 0; i < big; i++)
+		assert_int_equal(got.data[off++], 'b');
+	for (size_t i = 0; i < n_small; i++)
+		for (size_t k = 0; k < small; k++)
+			assert_int_equal(got.data[off++], 'c' + (int)(i % 20));
+	image_outbuf_release(&o);
+	free(got.data);
+	free(in);
+}
+
+static void test_outbuf_write_error(void **state)
+{
+	static const unsigned char big[IMAGE_OUTBUF_SIZE / 2];
+	struct image_outbuf o;
+
+	(void)state;
+	assert_int_equal(image_outbuf_init(&o, fail_write, NULL), 0);
+	assert_int_equal(image_outbuf_write(&o, "x", 1), 0); /* only gathered */
+	assert_int_equal(image_outbuf_write(&o, big, sizeof(big)), -1);
+	assert_int_equal(o.werr, ENOSPC);
+	image_outbuf_release(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +569,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_record_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_stored, setup, teardown),
+		cmocka_unit_test(test_outbuf_keeps_order),
+		cmocka_unit_test(test_outbuf_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
