@@ -447,12 +447,20 @@ static int write_regular(struct tw *t, struct src *s)
 		archive_entry_set_size(t->e, 0);
 		return header_write(t);
 	}
-	/* O_NOATIME: reading a layer must not change it (root may use it). */
-	fd = openat(s->dirfd, s->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	/* O_NOATIME: reading a layer must not change it (root may use it).
+	 * O_NONBLOCK: a file a running container swapped for a fifo since we
+	 * listed it must not block the commit; the fstat below refuses it. */
+	fd = openat(s->dirfd, s->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
 	if (fd < 0 && errno == EPERM)
-		fd = openat(s->dirfd, s->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(s->dirfd, s->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_sys(t->err, errno, "write layer tar: open %s", t->path);
+	{
+		struct stat now;
+		if (fstat(fd, &now) < 0 || !S_ISREG(now.st_mode) || now.st_ino != s->st.st_ino)
+			return err_set(t->err, EAGAIN, "write layer tar: %s changed while it was read",
+				       t->path);
+	}
 	archive_entry_set_size(t->e, s->st.st_size);
 	if (header_write(t) < 0)
 		return -1;
