@@ -29,9 +29,10 @@ json_t *cmd_container_inspect(struct cmd_ctx *ctx, const struct storage_containe
 	snprintf(log, sizeof(log), "%s/ctr.log", c->dir);
 	json_object_set_new(cfg, "Id", json_string(c->id));
 	json_object_set_new(cfg, "Name", json_pack("s++", "/", c->name, ""));
-	json_object_set(cfg, "Path", json_array_get(cmd, 0) ?: json_string(""));
+	json_object_set_new(cfg, "Path", json_incref(json_array_get(cmd, 0)) ?: json_string(""));
 	json_object_set_new(cfg, "Args", args);
-	json_object_set(cfg, "RestartCount", json_object_get(st, "RestartCount") ?: json_integer(0));
+	json_object_set_new(cfg, "RestartCount",
+			    json_incref(json_object_get(st, "RestartCount")) ?: json_integer(0));
 	json_object_set_new(cfg, "LogPath", json_string(log));
 	json_object_set_new(cfg, "State", st);
 	json_object_set_new(cfg, "GraphDriver",

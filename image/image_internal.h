@@ -72,5 +72,7 @@ int image_outbuf_write(struct image_outbuf *o, const void *buf, size_t len) WUR;
 /* Everything gathered goes out. */
 int image_outbuf_flush(struct image_outbuf *o) WUR;
 void image_outbuf_release(struct image_outbuf *o);
+/* An image_write_fn onto a file descriptor: ctx points at the int fd. */
+int image_write_fd(void *ctx, const void *buf, size_t len);
 
 #endif

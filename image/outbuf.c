@@ -1,10 +1,12 @@
 /* outbuf: the last stage of writing a layer tar (tar_writer.c,
- * tar_split_replay.c): bytes on their way to an image_write_fn. */
+ * tar_split_replay.c): bytes on their way to an image_write_fn, and that
+ * function for a plain fd (save, push). */
 #include "image/image_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/banned.h"
 
@@ -44,6 +46,23 @@ int image_outbuf_write(struct image_outbuf *o, const void *buf, size_t len)
 		return write_out(o, buf, len);
 	memcpy(o->buf + o->len, buf, len);
 	o->len += len;
+	return 0;
+}
+
+int image_write_fd(void *ctx, const void *buf, size_t len)
+{
+	int fd = *(int *)ctx;
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 

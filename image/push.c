@@ -17,6 +17,7 @@
 
 #include "base/banned.h"
 #include "base/cleanup.h"
+#include "image/image_internal.h"
 #include "image/registry_internal.h"
 
 struct push {
@@ -175,23 +176,6 @@ static int blob_push(struct push *p, const char *digest, int fd, const void *mem
 
 /* ---- layers ---------------------------------------------------------------- */
 
-static int write_fd(void *ctx, const void *buf, size_t len)
-{
-	int fd = *(int *)ctx;
-	const char *b = buf;
-
-	while (len) {
-		ssize_t n = write(fd, b, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The layer as a gzip tar in the staging dir; returns its fd. */
 static int layer_tar(struct push *p, size_t i, struct err *err)
 {
@@ -203,7 +187,8 @@ static int layer_tar(struct push *p, size_t i, struct err *err)
 	fd = openat(p->st.dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_sys(err, errno, "push: staging");
-	if (image_layer_write_stored(p->s, p->chains[i], "gzip", write_fd, &fd, &res, err) < 0)
+	if (image_layer_write_stored(p->s, p->chains[i], "gzip", image_write_fd, &fd, &res, err) <
+	    0)
 		return err_prefix(err, "push");
 	snprintf(p->diff_ids[i], DIGEST_BUF, "%s", res.diff_id);
 	snprintf(p->blobs[i].digest, DIGEST_BUF, "%s", res.blob_digest);

@@ -21,6 +21,7 @@
 #include "base/cleanup.h"
 #include "base/log.h"
 #include "image/commit_stream.h"
+#include "image/image_internal.h"
 #include "image/load_internal.h"
 #include "image/save_internal.h"
 
@@ -105,25 +106,6 @@ int save_config_set_diff_ids(json_t *config, char (*diff_ids)[DIGEST_BUF], size_
 		json_array_append_new(arr, json_string(diff_ids[i]));
 	if (!json_is_object(rootfs) || !arr || json_object_set_new(rootfs, "diff_ids", arr) < 0)
 		return err_set(err, EINVAL, "image config has no rootfs object");
-	return 0;
-}
-
-/* ---- output helpers ---------------------------------------------------------- */
-
-static int fd_write(void *ctx, const void *buf, size_t len)
-{
-	int fd = *(int *)ctx;
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }
 
@@ -437,7 +419,7 @@ static int layer_write(struct save *sv, struct save_layer *l, struct err *err)
 
 	if (fd < 0)
 		return err_sys(err, errno, "save: create staging file");
-	if (image_layer_write_stored(sv->s, l->chain, sv->comp, fd_write, &fd, &res, err) < 0)
+	if (image_layer_write_stored(sv->s, l->chain, sv->comp, image_write_fd, &fd, &res, err) < 0)
 		return err_prefix(err, "save");
 	snprintf(l->diff_id, sizeof(l->diff_id), "%s", res.diff_id);
 	snprintf(l->blob.digest, sizeof(l->blob.digest), "%s", res.blob_digest);

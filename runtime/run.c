@@ -368,62 +368,60 @@ static int start_detached(const struct runtime_spec *spec, const struct rt_secur
 	return 0;
 }
 
-/* Before clone, for runtime_run and runtime_start: the spec checked, the
- * security set-up computed, the cgroup made with its limits, and *s the
- * spec with a hook that puts the child in it (rt_cgroup_hook) before
- * letting it go. */
-static int prepare(const struct runtime_spec *spec, struct rt_security *sec, struct rt_cgroup *cg,
-		   struct rt_cg_hook *hook, struct runtime_spec *s, struct err *err)
+/* What runtime_run and runtime_start set up before clone. */
+struct prepared {
+	struct rt_security sec;
+	struct rt_cgroup cg;     /* made, with its limits */
+	struct rt_cg_hook hook;
+	struct runtime_spec spec; /* the caller's, with a hook that puts the
+				   * child in cg before letting it go */
+};
+
+static int prepare(const struct runtime_spec *spec, struct prepared *p, struct err *err)
 {
 	if (!spec->argv || !spec->argv[0])
 		return err_set(err, EINVAL, "no command specified");
 	if (!spec->rootfs || spec->rootfs[0] != '/')
 		return err_set(err, EINVAL, "rootfs must be an absolute path");
-	if (rt_security_prepare(spec, sec, err) < 0)
+	if (rt_security_prepare(spec, &p->sec, err) < 0)
 		return -1;
-	if (rt_cgroup_setup(cg, spec, err) < 0) {
-		rt_security_release(sec);
+	if (rt_cgroup_setup(&p->cg, spec, err) < 0) {
+		rt_security_release(&p->sec);
 		return -1;
 	}
-	rt_cgroup_hook(cg, spec, s, hook);
+	rt_cgroup_hook(&p->cg, spec, &p->spec, &p->hook);
 	return 0;
 }
 
 int runtime_start(const struct runtime_spec *spec, struct runtime_result *res, int *master_fd,
 		  struct err *err)
 {
-	struct rt_security sec;
-	struct rt_cgroup cg;
-	struct rt_cg_hook hook;
-	struct runtime_spec s;
+	struct prepared p;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	*master_fd = -1;
-	if (prepare(spec, &sec, &cg, &hook, &s, err) < 0)
+	if (prepare(spec, &p, err) < 0)
 		return -1;
 	/* The cgroup outlives this call: runtime_cgroup_release removes it. */
-	rc = start_detached(&s, &sec, res, master_fd, err);
+	rc = start_detached(&p.spec, &p.sec, res, master_fd, err);
 	if (rc < 0)
-		rt_cgroup_finish(&cg, NULL);
-	rt_security_release(&sec);
+		rt_cgroup_finish(&p.cg, NULL);
+	rt_security_release(&p.sec);
 	return rc;
 }
 
 int runtime_run(const struct runtime_spec *spec, struct runtime_result *res, struct err *err)
 {
-	struct rt_security sec;
-	struct rt_cgroup cg;
-	struct rt_cg_hook hook;
-	struct runtime_spec s;
+	struct prepared p;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (prepare(spec, &sec, &cg, &hook, &s, err) < 0)
+	if (prepare(spec, &p, err) < 0)
 		return -1;
 	/* The cgroup goes when the container's init is reaped. */
-	rc = start(&s, &sec, res, err);
-	rt_cgroup_finish(&cg, rc == 0 ? res : NULL);
-	rt_security_release(&sec);
+	rc = start(&p.spec, &p.sec, res, err);
+	rt_cgroup_finish(&p.cg, rc == 0 ? res : NULL);
+	rt_security_release(&p.sec);
 	return rc;
 }

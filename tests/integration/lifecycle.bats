@@ -84,6 +84,10 @@ state_of() {
 	[ "$status" -eq 7 ]
 	run -127 md exec box nosuchcmd
 	[ "$status" -eq 127 ]
+	# Found, but the kernel cannot run it (ENOEXEC): 126, as for run.
+	md exec box sh -c 'printf "xx\n" >/bad && chmod +x /bad'
+	run -126 md exec box /bad
+	[[ "$output" == *'exec: "/bad": Exec format error'* ]]
 	run md exec -e FOO=bar -w /tmp box sh -c 'echo $FOO $(pwd)'
 	[ "$output" = "bar /tmp" ]
 	run md exec -u 65534 box id -u
