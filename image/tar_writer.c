@@ -24,9 +24,8 @@
 #include "image/image_internal.h"
 #include "image/save_internal.h"
 
-/* Big reads and writes keep syscalls rare; headers are gathered in OUT_BUF. */
+/* Big reads keep syscalls rare (headers are gathered in struct image_outbuf). */
 #define READ_BUF (1 << 20)
-#define OUT_BUF (1 << 20)
 #define XATTR_LIST_MAX_BYTES 65536
 /* Read-ahead window: files ahead of the one being written, bytes of each. */
 #define PREFETCH_FILES 16
@@ -47,8 +46,7 @@ struct tw {
 	bool unhashed; /* no diff_id: the consumer hashes the stream itself */
 	image_write_fn wr;
 	void *wctx;
-	unsigned char *out;
-	size_t out_len;
+	struct image_outbuf out;
 	char *rbuf;
 	long long size, blob_size;
 	enum whiteout_form wf;
@@ -56,42 +54,18 @@ struct tw {
 	struct link_slot *links;
 	size_t n_links, cap_links; /* cap is a power of two */
 	char path[PATH_MAX];       /* current entry, relative to the root */
-	int werr;                  /* errno of a failed wr() */
 	struct err *err;
 };
 
 /* ---- output: hash, compress, buffer ------------------------------------ */
 
-static int out_flush(struct tw *t)
-{
-	if (t->out_len && t->wr(t->wctx, t->out, t->out_len) < 0) {
-		t->werr = errno ? errno : EIO;
-		return -1;
-	}
-	t->out_len = 0;
-	return 0;
-}
-
-/* Final bytes: small pieces (headers) are gathered, big ones go through. */
+/* Final bytes: hashed (when compressed) and counted, then buffered. */
 static int out_emit(struct tw *t, const void *buf, size_t len)
 {
 	if (t->compress)
 		digest_update(&t->blob, buf, len);
 	t->blob_size += (long long)len;
-	/* Flush first whenever the piece goes out directly: buffered bytes
-	 * must never be overtaken. */
-	if ((t->out_len + len > OUT_BUF || len >= OUT_BUF / 2) && out_flush(t) < 0)
-		return -1;
-	if (len >= OUT_BUF / 2) {
-		if (t->wr(t->wctx, buf, len) < 0) {
-			t->werr = errno ? errno : EIO;
-			return -1;
-		}
-		return 0;
-	}
-	memcpy(t->out + t->out_len, buf, len);
-	t->out_len += len;
-	return 0;
+	return image_outbuf_write(&t->out, buf, len);
 }
 
 static la_ssize_t z_out(struct archive *a, void *ctx, const void *buf, size_t len)
@@ -170,11 +144,10 @@ static int tw_open(struct tw *t, const char *compression, struct err *err)
 	    strcmp(compression, "zstd"))
 		return err_set(err, EINVAL, "unknown compression %.32s: use none, gzip or zstd",
 			       compression);
-	t->out = malloc(OUT_BUF);
 	t->rbuf = malloc(READ_BUF);
 	t->e = archive_entry_new();
 	t->tar = archive_write_new();
-	if (!t->out || !t->rbuf || !t->e || !t->tar)
+	if (image_outbuf_init(&t->out, t->wr, t->wctx) < 0 || !t->rbuf || !t->e || !t->tar)
 		return err_sys(err, ENOMEM, "write layer tar");
 	if (digest_init(&t->diff) < 0)
 		return err_sys(err, ENOMEM, "write layer tar: hash");
@@ -206,15 +179,15 @@ static void tw_release(struct tw *t)
 	for (size_t i = 0; i < t->cap_links; i++)
 		free(t->links[i].path);
 	free(t->links);
-	free(t->out);
+	image_outbuf_release(&t->out);
 	free(t->rbuf);
 }
 
 /* An archive call failed: the output's errno if it was ours, else libarchive's words. */
 static int tw_fail(struct tw *t, struct archive *a, const char *what)
 {
-	if (t->werr)
-		return err_sys(t->err, t->werr, "write layer tar: %s", what);
+	if (t->out.werr)
+		return err_sys(t->err, t->out.werr, "write layer tar: %s", what);
 	return err_set(t->err, EIO, "write layer tar: %s: %s", what,
 		       archive_error_string(a) ?: "error");
 }
@@ -225,7 +198,7 @@ static int tw_finish(struct tw *t, struct image_tar_result *res)
 		return tw_fail(t, t->tar, "finish");
 	if (t->compress && archive_write_close(t->z) != ARCHIVE_OK)
 		return tw_fail(t, t->z, "finish compression");
-	if (out_flush(t) < 0)
+	if (image_outbuf_flush(&t->out) < 0)
 		return tw_fail(t, t->tar, "finish");
 	if (!t->unhashed) {
 		digest_final(&t->diff, res->diff_id);
