@@ -33,8 +33,11 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 all: mydocker
 
+# The binary users run is stripped: every `run` copies it into a sealed
+# memfd (CVE-2019-5736), and 0.7 MB copy and map faster than 2.5 MB
+# (~2 ms a run). $(B)/mydocker keeps the debug info for gdb.
 mydocker: $(B)/mydocker
-	cp $< $@
+	strip -o $@ $<
 
 $(B)/mydocker: $(OBJ_LIB) $(B)/cmd/entry.o
 	$(CC) $(ALL_CFLAGS) $(HARDEN) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -104,7 +107,7 @@ test-asan: asan testdata/busybox.tar
 # Import throughput and run latency beside tar, runc, crun, podman (see
 # docs/benchmarks.md). BENCH_ONLY=import|run_latency, N=, RUNS=, BENCH_DIR=.
 bench: all testdata/busybox.tar
-	MYDOCKER=$(CURDIR)/$(B)/mydocker bash bench/run.sh
+	MYDOCKER=$(CURDIR)/mydocker bash bench/run.sh
 
 CSRC = $(shell find base cmd image storage runtime tests -name '*.[ch]')
 SH_SCRIPTS = $(wildcard .ci/run tests/run.sh tests/integration/helpers.bash \

@@ -8,7 +8,7 @@
 # (default: every bench/*.sh).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-export MYDOCKER="${MYDOCKER:-$here/../build/mydocker}"
+export MYDOCKER="${MYDOCKER:-$here/../mydocker}"
 export BUSYBOX_TAR="${BUSYBOX_TAR:-$here/../testdata/busybox.tar}"
 
 [ "$(id -u)" = 0 ] || echo "# not root: mydocker, runc and podman will report n/a" >&2
