@@ -87,6 +87,9 @@ int rt_cg_kill_procs(const char *dir);
 /* rmdir, retrying (and killing what is left) while the cgroup is busy with
  * dying processes. ENOENT is success. */
 int rt_cg_rmdir(const char *path, struct err *err) WUR;
+/* After removing leaf: rmdir its parent if that is our default "mydocker"
+ * parent and now empty (best effort; creators retry on ENOENT). */
+void rt_cg_remove_parent(const char *leaf);
 /* Seconds since path was created (its ctime), or -1. */
 long rt_cg_age(const char *path);
 /* runtime_cgroup_prune's throttle: true (and <stamp_dir>/cgroup-prune

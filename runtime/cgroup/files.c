@@ -119,3 +119,20 @@ long rt_cg_age(const char *path)
 		return -1;
 	return (long)(time(NULL) - st.st_ctime);
 }
+
+void rt_cg_remove_parent(const char *leaf)
+{
+	char parent[4096];
+	const char *slash = strrchr(leaf, '/');
+
+	/* Only our default parent: a --cgroup-parent belongs to the user. */
+	if (!slash || (size_t)(slash - leaf) >= sizeof(parent))
+		return;
+	memcpy(parent, leaf, (size_t)(slash - leaf));
+	parent[slash - leaf] = '\0';
+	slash = strrchr(parent, '/');
+	if (!slash || strcmp(slash + 1, "mydocker") != 0)
+		return;
+	/* EBUSY while other containers live in it: fine, the last one goes. */
+	rmdir(parent);
+}

@@ -30,7 +30,7 @@ static int cpuset_inherit(const char *dir, const char *parent, struct err *err)
 }
 
 /* mkdir mount/rel one component at a time. */
-static int mkdir_chain(const char *mount, const char *rel, bool cpuset, struct err *err)
+static int mkdir_chain_once(const char *mount, const char *rel, bool cpuset, struct err *err)
 {
 	char path[RT_CG_PATH * 2], parent[RT_CG_PATH * 2];
 	size_t n = strlen(mount);
@@ -51,6 +51,19 @@ static int mkdir_chain(const char *mount, const char *rel, bool cpuset, struct e
 		p += *p == '/';
 	}
 	return 0;
+}
+
+/* Another container's teardown may rmdir our shared, empty parent between
+ * our mkdir of it and of our leaf (rt_cg_remove_parent): start over. */
+static int mkdir_chain(const char *mount, const char *rel, bool cpuset, struct err *err)
+{
+	for (int tries = 0;; tries++) {
+		err_clear(err);
+		if (mkdir_chain_once(mount, rel, cpuset, err) == 0)
+			return 0;
+		if (err->code != ENOENT || tries == 3)
+			return -1;
+	}
 }
 
 static int v1_create(struct rt_cgroup *cg, struct err *err)
@@ -241,17 +254,25 @@ static int v1_destroy(struct rt_cgroup *cg, struct err *err)
 	char d[RT_CG_PATH * 2];
 	int rc = 0;
 
-	/* Only our leaves: the parent is shared with other containers. */
+	/* Our leaves, then the shared parent if no other container uses it. */
 	for (size_t i = 0; i < cg->layout.n_v1; i++) {
-		if (cg->made[i] && rt_cg_leaf(cg, cg->layout.v1[i].mount, d, sizeof(d)) == 0 &&
-		    rt_cg_rmdir(d, err) < 0)
+		if (!cg->made[i] || rt_cg_leaf(cg, cg->layout.v1[i].mount, d, sizeof(d)) < 0) {
+			cg->made[i] = false;
+			continue;
+		}
+		if (rt_cg_rmdir(d, err) < 0) {
+			rc = -1;
+			continue;
+		}
+		rt_cg_remove_parent(d);
+		cg->made[i] = false;
+	}
+	if (cg->made_unified && rt_cg_leaf(cg, cg->layout.unified, d, sizeof(d)) == 0) {
+		if (rt_cg_rmdir(d, err) < 0)
 			rc = -1;
 		else
-			cg->made[i] = false;
+			rt_cg_remove_parent(d);
 	}
-	if (cg->made_unified && rt_cg_leaf(cg, cg->layout.unified, d, sizeof(d)) == 0 &&
-	    rt_cg_rmdir(d, err) < 0)
-		rc = -1;
 	cg->made_unified = false;
 	return rc;
 }

@@ -54,7 +54,7 @@ int rt_cg_v2_enable(const char *dir, struct err *err)
 	return 0;
 }
 
-static int v2_create(struct rt_cgroup *cg, struct err *err)
+static int v2_create_once(struct rt_cgroup *cg, struct err *err)
 {
 	char path[RT_CG_PATH * 2];
 	size_t n;
@@ -78,6 +78,19 @@ static int v2_create(struct rt_cgroup *cg, struct err *err)
 	}
 	cg->made_unified = true;
 	return 0;
+}
+
+/* Another container's teardown may rmdir our shared, empty parent between
+ * our mkdir of it and of our leaf (rt_cg_remove_parent): start over. */
+static int v2_create(struct rt_cgroup *cg, struct err *err)
+{
+	for (int tries = 0;; tries++) {
+		err_clear(err);
+		if (v2_create_once(cg, err) == 0)
+			return 0;
+		if (err->code != ENOENT || tries == 3)
+			return -1;
+	}
 }
 
 static int write_num(const char *dir, const char *file, int64_t v, struct err *err)
@@ -223,6 +236,7 @@ static int v2_destroy(struct rt_cgroup *cg, struct err *err)
 	}
 	if (rt_cg_rmdir(leaf, err) < 0)
 		return -1;
+	rt_cg_remove_parent(leaf);
 	cg->made_unified = false;
 	return 0;
 }

@@ -35,10 +35,49 @@ teardown_store() {
 	for m in $(awk -v p="$TEST_TMP" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null || true
 	done
+	release_test_cgroups
 	rm -rf "$TEST_TMP"
+	release_host_network
+}
+
+# A test that kills a runner with -9 (a simulated crash) leaves its
+# container's cgroups for the next command's prune, which only takes them
+# once they are 5 s old: remove this store's ones now (they are empty once
+# their processes are dead), then the shared parent if it is empty.
+release_test_cgroups() {
+	local id d
+	[ -d "$ROOT/containers" ] || return 0
+	for id in $(ls "$ROOT/containers" 2>/dev/null); do
+		for d in /sys/fs/cgroup/*/mydocker/"$id" /sys/fs/cgroup/mydocker/"$id"; do
+			[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		done
+	done
+	for d in /sys/fs/cgroup/*/mydocker /sys/fs/cgroup/mydocker; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	return 0
 }
 
 # Assert that nothing of the store is still mounted.
 assert_no_mounts() {
 	! grep -q "$TEST_TMP" /proc/self/mounts
+}
+
+# The default bridge mydocker0 and the nft table "ip mydocker" are shared
+# by every store on the host and recreated on demand by the next run: once
+# nothing is attached to the bridge and no other network is in the table,
+# remove both, so that a test run leaves the host as it found it.
+release_host_network() {
+	command -v ip >/dev/null || return 0
+	if ip link show mydocker0 >/dev/null 2>&1; then
+		[ -z "$(ip -o link show master mydocker0 2>/dev/null)" ] || return 0
+		ip link del mydocker0 2>/dev/null || true
+	fi
+	command -v nft >/dev/null || return 0
+	nft list table ip mydocker >/dev/null 2>&1 || return 0
+	local others
+	others=$(nft list set ip mydocker bridges 2>/dev/null | tr -d ' \t\n' |
+		sed -n 's/.*elements={\([^}]*\)}.*/\1/p' | tr ',' '\n' | grep -v '^"mydocker0"$')
+	[ -z "$others" ] || return 0
+	nft delete table ip mydocker 2>/dev/null || true
 }
