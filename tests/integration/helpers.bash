@@ -45,9 +45,10 @@ teardown_store() {
 # once they are 5 s old: remove this store's ones now (they are empty once
 # their processes are dead), then the shared parent if it is empty.
 release_test_cgroups() {
-	local id d
+	local c id d
 	[ -d "$ROOT/containers" ] || return 0
-	for id in $(ls "$ROOT/containers" 2>/dev/null); do
+	for c in "$ROOT"/containers/*/; do
+		id=$(basename "$c")
 		for d in /sys/fs/cgroup/*/mydocker/"$id" /sys/fs/cgroup/mydocker/"$id"; do
 			[ -d "$d" ] && rmdir "$d" 2>/dev/null
 		done
