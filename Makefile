@@ -110,7 +110,7 @@ bench: all testdata/busybox.tar
 	MYDOCKER=$(CURDIR)/mydocker bash bench/run.sh
 
 CSRC = $(shell find base cmd image storage runtime tests -name '*.[ch]')
-SH_SCRIPTS = $(wildcard .ci/run tests/run.sh tests/integration/helpers.bash \
+SH_SCRIPTS = $(wildcard .ci/run tests/run.sh tests/integration/helpers.bash tests/lib/hostnet.sh \
                testdata/mkbusybox.sh bench/*.sh)
 format:
 	clang-format -i $(CSRC)

@@ -27,10 +27,14 @@ bench_rm_tree() {
 	rm -rf "$d"
 }
 
+# shellcheck source=tests/lib/hostnet.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/hostnet.sh"
+
 bench_cleanup() {
 	local f
 	for f in "${BENCH_CLEANUP_HOOKS[@]:-}"; do [ -n "$f" ] && "$f"; done
 	bench_rm_tree "${SCRATCH:-}"
+	release_host_network
 }
 BENCH_CLEANUP_HOOKS=()
 

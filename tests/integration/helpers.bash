@@ -5,6 +5,10 @@
 : "${MYDOCKER:=$BATS_TEST_DIRNAME/../../build/mydocker}"
 : "${BUSYBOX_TAR:=$BATS_TEST_DIRNAME/../../testdata/busybox.tar}"
 
+# shellcheck source=tests/lib/hostnet.sh
+. "$BATS_TEST_DIRNAME/../lib/hostnet.sh" 2>/dev/null ||
+	. "$BATS_TEST_DIRNAME/../../lib/hostnet.sh"
+
 require_root() {
 	if [ "$(id -u)" != 0 ]; then
 		[ -n "${MYDOCKER_STRICT:-}" ] && { echo "root required" >&2; return 1; }
@@ -62,23 +66,4 @@ release_test_cgroups() {
 # Assert that nothing of the store is still mounted.
 assert_no_mounts() {
 	! grep -q "$TEST_TMP" /proc/self/mounts
-}
-
-# The default bridge mydocker0 and the nft table "ip mydocker" are shared
-# by every store on the host and recreated on demand by the next run: once
-# nothing is attached to the bridge and no other network is in the table,
-# remove both, so that a test run leaves the host as it found it.
-release_host_network() {
-	command -v ip >/dev/null || return 0
-	if ip link show mydocker0 >/dev/null 2>&1; then
-		[ -z "$(ip -o link show master mydocker0 2>/dev/null)" ] || return 0
-		ip link del mydocker0 2>/dev/null || true
-	fi
-	command -v nft >/dev/null || return 0
-	nft list table ip mydocker >/dev/null 2>&1 || return 0
-	local others
-	others=$(nft list set ip mydocker bridges 2>/dev/null | tr -d ' \t\n' |
-		sed -n 's/.*elements={\([^}]*\)}.*/\1/p' | tr ',' '\n' | grep -v '^"mydocker0"$')
-	[ -z "$others" ] || return 0
-	nft delete table ip mydocker 2>/dev/null || true
 }
