@@ -32,17 +32,17 @@ static inline void cleanup_fclosep(FILE **f)
 #define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
 
 /* Hand ownership out of a cleanup-scoped variable. */
-#define TAKE_PTR(p)                          \
-	({                                   \
-		__typeof__(p) _tp = (p);     \
-		(p) = NULL;                  \
-		_tp;                         \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _tp = (p); \
+		(p) = NULL;              \
+		_tp;                     \
 	})
-#define TAKE_FD(fd)                 \
-	({                          \
-		int _tf = (fd);     \
-		(fd) = -1;          \
-		_tf;                \
+#define TAKE_FD(fd)             \
+	({                      \
+		int _tf = (fd); \
+		(fd) = -1;      \
+		_tf;            \
 	})
 
 #ifdef JANSSON_H

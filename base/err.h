@@ -14,13 +14,11 @@ struct err {
 #define WUR __attribute__((warn_unused_result))
 
 /* Set err (if not NULL) and return -1, so callers can `return err_set(...)`. */
-int err_set(struct err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int err_set(struct err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int err_setv(struct err *err, int code, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 /* Like err_set, with ": strerror(code)" appended. */
-int err_sys(struct err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int err_sys(struct err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prepend context to an existing message: "context: old message". Returns -1. */
 int err_prefix(struct err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_clear(struct err *err);

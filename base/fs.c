@@ -62,8 +62,7 @@ fail:;
 	return err_sys(err, e, "write %s", name);
 }
 
-int fs_read_all(int dirfd, const char *name, char **out, size_t *len, size_t max,
-		struct err *err)
+int fs_read_all(int dirfd, const char *name, char **out, size_t *len, size_t max, struct err *err)
 {
 	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	cleanup_free char *buf = NULL;

@@ -2,7 +2,13 @@
 #ifndef MYDOCKER_BASE_LOG_H
 #define MYDOCKER_BASE_LOG_H
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR,
+	LOG_FATAL
+};
 
 extern enum log_level log_threshold;
 

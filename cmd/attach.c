@@ -32,8 +32,8 @@ static int connect_attach(const struct storage_container *c, struct err *err)
 		usleep(10000);
 	}
 	close(fd);
-	return err_set(err, ENOENT,
-		       "cannot attach to container %.12s: its monitor does not answer", c->id);
+	return err_set(err, ENOENT, "cannot attach to container %.12s: its monitor does not answer",
+		       c->id);
 }
 
 /* Copy stdin -> sock (if in) and sock -> stdout until the monitor closes
@@ -97,7 +97,8 @@ int ctr_attach(struct cmd_ctx *ctx, const struct storage_container *c, bool in, 
 int cmd_attach(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "no-stdin", no_argument, 0, 'n' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	struct storage_container c;
 	struct err err = { 0 };
 	bool no_stdin = false;
@@ -124,7 +125,7 @@ int cmd_attach(struct cmd_ctx *ctx, int argc, char **argv)
 	cfg = storage_container_config(&ctx->store, &c, &err);
 	o = ctr_attach(ctx, &c,
 		       !no_stdin && json_is_true(json_object_get(json_object_get(cfg, "Config"),
-								  "OpenStdin")),
+								 "OpenStdin")),
 		       json_is_true(json_object_get(json_object_get(cfg, "Config"), "Tty")), &err);
 	json_decref(cfg);
 	return o;

@@ -96,8 +96,7 @@ struct cmd_sub {
 };
 /* Run the sub-command argv[1] of the family ctx->name from subs. Without
  * one: the usage and 125; an unknown one: one line and 125. */
-int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv, const struct cmd_sub *subs,
-		 size_t n);
+int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv, const struct cmd_sub *subs, size_t n);
 /* The whole CLI: global flags, then the command. Returns the exit code. */
 int cmd_main(int argc, char **argv);
 

@@ -26,8 +26,7 @@
 
 /* Bind-mount targets the runtime creates in a container's layer (Docker
  * keeps them in an init layer): never a change of the container's own. */
-static const char *const runtime_files[] = { "etc/hostname", "etc/hosts", "etc/resolv.conf",
-					     NULL };
+static const char *const runtime_files[] = { "etc/hostname", "etc/hosts", "etc/resolv.conf", NULL };
 
 static bool is_runtime_file(const char *rel)
 {
@@ -56,8 +55,9 @@ static int out_open(struct out_file *f, const char *path, struct err *err)
 	f->fd = -1;
 	if (!path) {
 		if (isatty(STDOUT_FILENO))
-			return err_set(err, EINVAL, "cowardly refusing to write an archive to a "
-						    "terminal: use -o FILE or redirect stdout");
+			return err_set(err, EINVAL,
+				       "cowardly refusing to write an archive to a "
+				       "terminal: use -o FILE or redirect stdout");
 		f->fd = STDOUT_FILENO;
 		f->path[0] = '\0';
 		return 0;
@@ -120,8 +120,9 @@ static int open_upper(struct cmd_ctx *ctx, const struct storage_container *c, st
 
 	/* vfs keeps a full copy of the image in upper, not the changes. */
 	if (strcmp(storage_driver_name(&ctx->store), "vfs") == 0)
-		return err_set(err, ENOTSUP, "%s: the vfs driver keeps no record of a container's "
-					     "changes: use the overlay or aufs driver",
+		return err_set(err, ENOTSUP,
+			       "%s: the vfs driver keeps no record of a container's "
+			       "changes: use the overlay or aufs driver",
 			       ctx->name);
 	snprintf(p, sizeof(p), "%s/upper", c->dir);
 	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -153,7 +154,7 @@ static char *created_by(json_t *cfg)
 
 	if (!m)
 		return NULL;
-	json_array_foreach(cmd, i, v)
+	json_array_foreach (cmd, i, v)
 		fprintf(m, "%s%s", i ? " " : "", json_string_value(v) ?: "");
 	fclose(m);
 	return out;
@@ -213,7 +214,8 @@ static int commit_tag(int argc, char **argv, struct commit_args *a, struct err *
 	if (image_ref_normalize(argv[optind + 1], a->tag, sizeof(a->tag), err) < 0)
 		return -1;
 	if (strchr(a->tag, '@'))
-		return err_set(err, EINVAL, "commit: refusing to create a tag with a digest reference");
+		return err_set(err, EINVAL,
+			       "commit: refusing to create a tag with a digest reference");
 	a->o.tag = a->tag;
 	return 0;
 }
@@ -256,7 +258,8 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_fail_err(&err);
 	if (a.output) {
 		const char *ids[1] = { id }, *names[1] = { a.o.tag };
-		struct image_save_opts so = { .format = IMAGE_ARCHIVE_DOCKER, .warn = print_warning };
+		struct image_save_opts so = { .format = IMAGE_ARCHIVE_DOCKER,
+					      .warn = print_warning };
 		if (save_to(ctx, a.output, ids, names, 1, &so, &err) < 0)
 			return cmd_fail_err(&err);
 	}
@@ -298,8 +301,9 @@ static int save_parse(struct cmd_ctx *ctx, int argc, char **argv, const char **o
 		if (c == 'o')
 			*output = optarg;
 		if (c == 'f' && parse_format(optarg, &o->format) < 0)
-			return cmd_fail("save: unknown --format %s: use docker-archive or oci-archive",
-					optarg);
+			return cmd_fail(
+				"save: unknown --format %s: use docker-archive or oci-archive",
+				optarg);
 		if (c == 'z')
 			o->compression = optarg;
 	}
@@ -333,7 +337,8 @@ int cmd_save(struct cmd_ctx *ctx, int argc, char **argv)
 		for (int i = 0; idv && i < n; i++)
 			idv[i] = ids[i];
 		if (rc == 0)
-			rc = save_to(ctx, output, idv, (const char *const *)names, (size_t)n, &o, &err);
+			rc = save_to(ctx, output, idv, (const char *const *)names, (size_t)n, &o,
+				     &err);
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);
@@ -389,7 +394,8 @@ static int export_mount(struct cmd_ctx *ctx, const struct storage_container *c, 
 	for (size_t i = 0; i < n; i++) {
 		chains[i] = (char *)json_string_value(json_array_get(layers, i));
 		if (!chains[i] || !digest_valid(chains[i]))
-			return err_set(err, EINVAL, "export: container config has a bad layer list");
+			return err_set(err, EINVAL,
+				       "export: container config has a bad layer list");
 	}
 	if (storage_container_mount(&ctx->store, c, chains, n, err) < 0)
 		return err_prefix(err, "export: mount");
@@ -414,8 +420,8 @@ static int export_run(struct cmd_ctx *ctx, const struct storage_container *c, co
 	if (root < 0)
 		err_sys(err, errno, "export: open %s", c->merged);
 	/* The merged view holds no whiteouts: one flat tar, no compression. */
-	ok = root >= 0 && image_layer_write_tar(root, WHITEOUT_OCI, "none", export_fd, &f.fd,
-						&res, err) == 0;
+	ok = root >= 0 &&
+	     image_layer_write_tar(root, WHITEOUT_OCI, "none", export_fd, &f.fd, &res, err) == 0;
 	if (root >= 0)
 		close(TAKE_FD(root));
 	if (mounted && storage_container_umount(&ctx->store, c, &e2) < 0 && ok) {
@@ -503,7 +509,7 @@ static void hist_row(const struct hist_opts *o, const char *image, json_t *h, lo
 }
 
 static int history_print(struct cmd_ctx *ctx, const char *id, const struct hist_opts *o,
-			  struct err *err)
+			 struct err *err)
 {
 	cleanup_free char *bytes = NULL;
 	cleanup_json json_t *cfg = NULL;
@@ -683,7 +689,11 @@ static int diff_entry(struct diff *d, int dirfd, const char *name)
 {
 	struct stat st;
 	const char *target = NULL;
-	enum { OTHER, WH, META } k = OTHER;
+	enum {
+		OTHER,
+		WH,
+		META
+	} k = OTHER;
 	size_t saved = strlen(d->path);
 	int rc = 0;
 
@@ -761,7 +771,8 @@ static int diff_lowers(struct cmd_ctx *ctx, const struct storage_container *c, s
 		const char *chain = json_string_value(json_array_get(layers, n - 1 - i));
 		if (!chain || !digest_valid(chain) ||
 		    storage_layer_diff_path(&ctx->store, chain, p, sizeof(p)) < 0)
-			return err_set(d->err, EINVAL, "diff: container config has a bad layer list");
+			return err_set(d->err, EINVAL,
+				       "diff: container config has a bad layer list");
 		d->lowers[i] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (d->lowers[i] < 0)
 			return err_sys(d->err, errno, "diff: open layer %.19s", chain);

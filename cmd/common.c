@@ -49,11 +49,12 @@ int cmd_getopt(struct cmd_ctx *ctx, int argc, char **argv, const char *shortopts
 	if (c == '?') {
 		const char *bad = argv[idx < argc ? idx : argc - 1];
 		if (optopt && optopt < 256)
-			cmd_fail("%s: unknown shorthand flag: '%c' in %s (see 'mydocker %s --help')",
-				 ctx->name, optopt, bad, ctx->name);
+			cmd_fail(
+				"%s: unknown shorthand flag: '%c' in %s (see 'mydocker %s --help')",
+				ctx->name, optopt, bad, ctx->name);
 		else
-			cmd_fail("%s: unknown flag: %s (see 'mydocker %s --help')", ctx->name,
-				 bad, ctx->name);
+			cmd_fail("%s: unknown flag: %s (see 'mydocker %s --help')", ctx->name, bad,
+				 ctx->name);
 		return '?';
 	}
 	if (c == ':') {
@@ -114,8 +115,7 @@ long long cmd_parse_size(const char *s)
 	return (long long)(v * (double)mul);
 }
 
-int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv, const struct cmd_sub *subs,
-		 size_t n)
+int cmd_dispatch(struct cmd_ctx *ctx, int argc, char **argv, const struct cmd_sub *subs, size_t n)
 {
 	const char *family = ctx->name;
 	struct err err = { 0 };

@@ -79,7 +79,8 @@ int ctr_freezer_join(const char *id, pid_t pid, struct err *err)
 		return 0; /* the cgroup module gave it one already */
 	own_dir(id, dir, sizeof(dir));
 	snprintf(parent, sizeof(parent), "%s/mydocker", have_v1() ? V1 : v2_root());
-	if ((mkdir(parent, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST))
+	if ((mkdir(parent, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0755) < 0 && errno != EEXIST))
 		return err_sys(err, errno, "mkdir %s", dir);
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	return write_file(dir, "cgroup.procs", num, err);

@@ -72,8 +72,9 @@ int cmd_rename(struct cmd_ctx *ctx, int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	to = argv[optind + 1][0] == '/' ? argv[optind + 1] + 1 : argv[optind + 1];
 	if (!name_valid(to))
-		return cmd_fail("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-				to);
+		return cmd_fail(
+			"Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+			to);
 	if (ctr_find(ctx, argv[optind], &c, &err) < 0)
 		return cmd_fail_err(&err);
 	/* Under the store lock: create checks names under it too. */
@@ -109,13 +110,14 @@ int cmd_port(struct cmd_ctx *ctx, int argc, char **argv)
 	    !(cfg = storage_container_config(&ctx->store, &c, &err)))
 		return cmd_fail_err(&err);
 	pb = json_object_get(json_object_get(cfg, "HostConfig"), "PortBindings");
-	json_object_foreach(pb, key, list) {
+	json_object_foreach (pb, key, list) {
 		size_t i;
 		json_t *b;
-		if (want && strcmp(want, key) && (strchr(want, '/') || strncmp(want, key, strlen(want)) ||
-						  key[strlen(want)] != '/'))
+		if (want && strcmp(want, key) &&
+		    (strchr(want, '/') || strncmp(want, key, strlen(want)) ||
+		     key[strlen(want)] != '/'))
 			continue;
-		json_array_foreach(list, i, b) {
+		json_array_foreach (list, i, b) {
 			const char *ip = json_string_value(json_object_get(b, "HostIp")) ?: "";
 			const char *port = json_string_value(json_object_get(b, "HostPort")) ?: "";
 			if (want)
@@ -199,7 +201,8 @@ int cmd_top(struct cmd_ctx *ctx, int argc, char **argv)
 		char copy[4096], *tok, *save = NULL;
 		int col = 0;
 		snprintf(copy, sizeof(copy), "%s", line);
-		for (tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save), col++) {
+		for (tok = strtok_r(copy, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save), col++) {
 			if (row == 0 && !strcmp(tok, "PID"))
 				pcol = col;
 			if (row > 0 && col == pcol) {
@@ -230,7 +233,8 @@ int cmd_top(struct cmd_ctx *ctx, int argc, char **argv)
 int cmd_container_prune(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "force", no_argument, 0, 'f' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	struct err err = { 0 };
 	char **ids;
 	size_t n;

@@ -18,7 +18,7 @@ static int strv_from_json(struct strv *v, json_t *arr)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(arr, i, s) {
+	json_array_foreach (arr, i, s) {
 		if (json_is_string(s) && strv_push(v, json_string_value(s)) < 0)
 			return -1;
 	}
@@ -39,7 +39,7 @@ static int mounts_from_json(struct ctr_spec *cs, json_t *arr, struct err *err)
 	cs->mounts = calloc(n + 1, sizeof(*cs->mounts));
 	if (!cs->mounts)
 		return err_set(err, ENOMEM, "out of memory");
-	json_array_foreach(arr, i, m) {
+	json_array_foreach (arr, i, m) {
 		struct runtime_mount *rm = &cs->mounts[cs->n_mounts];
 		const char *type = json_string_value(json_object_get(m, "Type")) ?: "";
 		const char *dst = json_string_value(json_object_get(m, "Destination"));
@@ -100,24 +100,26 @@ static void rlimits_from_json(struct ctr_spec *cs, json_t *arr)
 	static const struct {
 		const char *name;
 		int res;
-	} names[] = { { "core", RLIMIT_CORE },   { "cpu", RLIMIT_CPU },
-		      { "data", RLIMIT_DATA },   { "fsize", RLIMIT_FSIZE },
-		      { "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },
-		      { "stack", RLIMIT_STACK }, { "memlock", RLIMIT_MEMLOCK },
-		      { "locks", RLIMIT_LOCKS }, { "sigpending", RLIMIT_SIGPENDING },
+	} names[] = { { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
+		      { "data", RLIMIT_DATA },         { "fsize", RLIMIT_FSIZE },
+		      { "nofile", RLIMIT_NOFILE },     { "nproc", RLIMIT_NPROC },
+		      { "stack", RLIMIT_STACK },       { "memlock", RLIMIT_MEMLOCK },
+		      { "locks", RLIMIT_LOCKS },       { "sigpending", RLIMIT_SIGPENDING },
 		      { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
-		      { "rtprio", RLIMIT_RTPRIO }, { "rss", RLIMIT_RSS } };
+		      { "rtprio", RLIMIT_RTPRIO },     { "rss", RLIMIT_RSS } };
 	size_t i;
 	json_t *u;
 
-	json_array_foreach(arr, i, u) {
+	json_array_foreach (arr, i, u) {
 		const char *n = json_string_value(json_object_get(u, "Name")) ?: "";
-		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && cs->spec.n_rlimits < 16; k++)
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && cs->spec.n_rlimits < 16;
+		     k++)
 			if (!strcmp(n, names[k].name))
 				cs->rlimits[cs->spec.n_rlimits++] = (struct runtime_rlimit){
 					names[k].res,
 					(uint64_t)json_integer_value(json_object_get(u, "Soft")),
-					(uint64_t)json_integer_value(json_object_get(u, "Hard")) };
+					(uint64_t)json_integer_value(json_object_get(u, "Hard"))
+				};
 	}
 	cs->spec.rlimits = cs->rlimits;
 }

@@ -79,8 +79,8 @@ json_t *ctr_state_exited(int code, const char *error)
 	fmt_now(now, sizeof(now));
 	return json_pack("{s:s, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:i, s:i}", "Status", "exited",
 			 "Running", 0, "Paused", 0, "Restarting", 0, "Pid", 0, "ExitCode", code,
-			 "FinishedAt", now, "Error", error ? error : "", "MonitorPid", 0, "PidStart",
-			 0);
+			 "FinishedAt", now, "Error", error ? error : "", "MonitorPid", 0,
+			 "PidStart", 0);
 }
 
 bool ctr_proc_alive(pid_t pid, unsigned long long start)
@@ -110,9 +110,9 @@ pid_t ctr_running_pid(json_t *st)
 	if (!json_is_true(json_object_get(st, "Running")) || pid <= 0)
 		return 0;
 	return ctr_proc_alive(pid, (unsigned long long)json_integer_value(
-					   json_object_get(st, "PidStart")))
-		       ? pid
-		       : 0;
+					   json_object_get(st, "PidStart"))) ?
+		       pid :
+		       0;
 }
 
 static bool is_mounted(const char *path)
@@ -131,8 +131,7 @@ static bool is_mounted(const char *path)
 	return false;
 }
 
-int ctr_mount(struct cmd_ctx *ctx, const struct storage_container *c, json_t *cfg,
-	      struct err *err)
+int ctr_mount(struct cmd_ctx *ctx, const struct storage_container *c, json_t *cfg, struct err *err)
 {
 	json_t *layers = json_object_get(cfg, "Layers");
 	size_t n = json_array_size(layers);
@@ -219,8 +218,9 @@ void ctr_recover(struct cmd_ctx *ctx, const struct storage_container *c)
 		log_warn("%s", e.msg);
 	json_decref(ex);
 	json_decref(st);
-	ctr_release(ctx, c, cfg,
-		    json_is_true(json_object_get(json_object_get(cfg, "HostConfig"), "AutoRemove")));
+	ctr_release(
+		ctx, c, cfg,
+		json_is_true(json_object_get(json_object_get(cfg, "HostConfig"), "AutoRemove")));
 	json_decref(cfg);
 	close(fd);
 }
@@ -251,8 +251,7 @@ json_t *cmd_container_state(struct cmd_ctx *ctx, const struct storage_container 
 	return st;
 }
 
-int ctr_find(struct cmd_ctx *ctx, const char *arg, struct storage_container *c,
-	     struct err *err)
+int ctr_find(struct cmd_ctx *ctx, const char *arg, struct storage_container *c, struct err *err)
 {
 	if (cmd_store(ctx, err) < 0)
 		return -1;
@@ -264,9 +263,9 @@ int ctr_signal_parse(const char *s)
 	static const struct {
 		const char *name;
 		int sig;
-	} names[] = { { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT },
-		      { "KILL", SIGKILL }, { "TERM", SIGTERM }, { "USR1", SIGUSR1 },
-		      { "USR2", SIGUSR2 }, { "STOP", SIGSTOP }, { "CONT", SIGCONT },
+	} names[] = { { "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT },
+		      { "KILL", SIGKILL }, { "TERM", SIGTERM },   { "USR1", SIGUSR1 },
+		      { "USR2", SIGUSR2 }, { "STOP", SIGSTOP },   { "CONT", SIGCONT },
 		      { "ALRM", SIGALRM }, { "WINCH", SIGWINCH }, { "PIPE", SIGPIPE } };
 	char *end;
 	long n;

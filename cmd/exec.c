@@ -17,13 +17,15 @@ struct exec_opts {
 
 static int exec_parse(struct cmd_ctx *ctx, int argc, char **argv, struct exec_opts *o)
 {
-	static const struct option opts[] = {
-		{ "detach", no_argument, 0, 'd' },     { "interactive", no_argument, 0, 'i' },
-		{ "tty", no_argument, 0, 't' },        { "env", required_argument, 0, 'e' },
-		{ "workdir", required_argument, 0, 'w' }, { "user", required_argument, 0, 'u' },
-		{ "privileged", no_argument, 0, 'P' }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 }
-	};
+	static const struct option opts[] = { { "detach", no_argument, 0, 'd' },
+					      { "interactive", no_argument, 0, 'i' },
+					      { "tty", no_argument, 0, 't' },
+					      { "env", required_argument, 0, 'e' },
+					      { "workdir", required_argument, 0, 'w' },
+					      { "user", required_argument, 0, 'u' },
+					      { "privileged", no_argument, 0, 'P' },
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	int c;
 
 	optind = 1;
@@ -82,8 +84,9 @@ static int exec_in(struct cmd_ctx *ctx, const struct storage_container *c, struc
 
 	if (!pid || json_is_true(json_object_get(st, "Paused"))) {
 		err_set(err, EINVAL,
-			pid ? "Container %.12s is paused, unpause the container before exec"
-			    : "Container %.12s is not running", c->id);
+			pid ? "Container %.12s is paused, unpause the container before exec" :
+			      "Container %.12s is not running",
+			c->id);
 		goto out;
 	}
 	cfg = storage_container_config(&ctx->store, c, err);

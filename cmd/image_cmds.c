@@ -151,13 +151,15 @@ static int rmi_one(struct cmd_ctx *ctx, const char *arg, bool force, struct err 
 		return 0;
 	}
 	if (!by_name && n_names > 1 && !force)
-		return err_set(err, EBUSY,
-			       "conflict: unable to delete %.12s (must be forced) - image is referenced in multiple repositories",
-			       id + 7);
+		return err_set(
+			err, EBUSY,
+			"conflict: unable to delete %.12s (must be forced) - image is referenced in multiple repositories",
+			id + 7);
 	if (!force && storage_image_in_use(&ctx->store, id))
-		return err_set(err, EBUSY,
-			       "conflict: unable to remove repository reference \"%s\" (must force) - container is using its referenced image %.12s",
-			       arg, id + 7);
+		return err_set(
+			err, EBUSY,
+			"conflict: unable to remove repository reference \"%s\" (must force) - container is using its referenced image %.12s",
+			arg, id + 7);
 	images_print_untags(&ctx->store, id);
 	if (storage_image_delete(&ctx->store, id, err) < 0)
 		return -1;
@@ -261,10 +263,14 @@ static int prune(struct cmd_ctx *ctx, int argc, char **argv)
 int cmd_image(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd_sub subs[] = {
-		{ "ls", "images", NULL },	 { "list", "images", NULL },
-		{ "rm", "rmi", NULL },		 { "remove", "rmi", NULL },
-		{ "import", "import", NULL },	 { "load", "load", NULL },
-		{ "tag", "tag", NULL },		 { "inspect", "inspect", NULL },
+		{ "ls", "images", NULL },
+		{ "list", "images", NULL },
+		{ "rm", "rmi", NULL },
+		{ "remove", "rmi", NULL },
+		{ "import", "import", NULL },
+		{ "load", "load", NULL },
+		{ "tag", "tag", NULL },
+		{ "inspect", "inspect", NULL },
 		{ "prune", "image prune", prune },
 	};
 

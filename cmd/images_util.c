@@ -26,7 +26,7 @@ size_t images_names_of(json_t *refs, const char *id, const char **out, size_t ma
 	json_t *v;
 	size_t n = 0;
 
-	json_object_foreach(refs, key, v) {
+	json_object_foreach (refs, key, v) {
 		const char *val = json_string_value(v);
 		if (!val || strcmp(val, id))
 			continue;
@@ -54,7 +54,7 @@ long long images_size(struct store *s, json_t *record)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(json_object_get(record, "layers"), i, v) {
+	json_array_foreach (json_object_get(record, "layers"), i, v) {
 		struct storage_layer l;
 		struct err e = { 0 };
 		if (json_string_value(v) && storage_layer_get(s, json_string_value(v), &l, &e) == 0)
@@ -208,7 +208,8 @@ int images_list(struct cmd_ctx *ctx, const struct images_opts *o, struct err *er
 			/* -q prints each image once. */
 			bool seen = false;
 			for (size_t j = 0; j < i && !seen; j++)
-				seen = row_matches(&rows[j], o->filter) && !strcmp(rows[j].id, rows[i].id);
+				seen = row_matches(&rows[j], o->filter) &&
+				       !strcmp(rows[j].id, rows[i].id);
 			if (!seen)
 				printf("%.*s\n", o->no_trunc ? 71 : 12,
 				       o->no_trunc ? rows[i].id : rows[i].id + 7);
@@ -282,7 +283,8 @@ static json_t *graph_driver_json(struct store *s, json_t *rec)
 		if (!nl)
 			break;
 		lower = nl;
-		len += (size_t)snprintf(lower + len, strlen(path) + 2, "%s%s", len ? ":" : "", path);
+		len += (size_t)snprintf(lower + len, strlen(path) + 2, "%s%s", len ? ":" : "",
+					path);
 	}
 	if (lower)
 		json_object_set_new(data, "LowerDir", json_string(lower));
@@ -320,19 +322,22 @@ json_t *images_inspect(struct cmd_ctx *ctx, const char *id, struct err *err)
 			json_array_append_new(digests, json_string(rd));
 		}
 	}
-	out = json_pack("{s:s, s:o, s:o, s:s, s:s, s:O, s:s, s:s, s:O, s:s, s:s, s:I, s:o, s:o, s:o}",
-			"Id", id, "RepoTags", tags, "RepoDigests", digests, "Parent", "", "Comment",
-			json_string_value(json_object_get(json_array_get(json_object_get(cj, "history"), 0), "comment")) ?: "",
-			"Created", json_object_get(cj, "created") ?: json_null(), "DockerVersion", "",
-			"Author", json_string_value(json_object_get(cj, "author")) ?: "",
-			"Config", json_object_get(cj, "config") ?: json_null(),
-			"Architecture", json_string_value(json_object_get(cj, "architecture")) ?: "",
-			"Os", json_string_value(json_object_get(cj, "os")) ?: "",
-			"Size", (json_int_t)images_size(&ctx->store, rec),
-			"GraphDriver", graph_driver_json(&ctx->store, rec),
-			"RootFS", json_pack("{s:s, s:O}", "Type", "layers", "Layers",
-					    json_object_get(json_object_get(cj, "rootfs"), "diff_ids") ?: json_null()),
-			"Metadata", json_pack("{s:n}", "LastTagTime"));
+	out = json_pack(
+		"{s:s, s:o, s:o, s:s, s:s, s:O, s:s, s:s, s:O, s:s, s:s, s:I, s:o, s:o, s:o}", "Id",
+		id, "RepoTags", tags, "RepoDigests", digests, "Parent", "", "Comment",
+		json_string_value(json_object_get(json_array_get(json_object_get(cj, "history"), 0), "comment")) ?:
+			"",
+		"Created", json_object_get(cj, "created") ?: json_null(), "DockerVersion", "",
+		"Author", json_string_value(json_object_get(cj, "author")) ?: "", "Config",
+		json_object_get(cj, "config") ?: json_null(), "Architecture",
+		json_string_value(json_object_get(cj, "architecture")) ?: "", "Os",
+		json_string_value(json_object_get(cj, "os")) ?: "", "Size",
+		(json_int_t)images_size(&ctx->store, rec), "GraphDriver",
+		graph_driver_json(&ctx->store, rec), "RootFS",
+		json_pack("{s:s, s:O}", "Type", "layers", "Layers",
+			  json_object_get(json_object_get(cj, "rootfs"), "diff_ids") ?:
+										       json_null()),
+		"Metadata", json_pack("{s:n}", "LastTagTime"));
 	json_decref(refs);
 	json_decref(cj);
 	json_decref(rec);

@@ -9,8 +9,7 @@
 #include "cmd/images_util.h"
 #include "storage/container.h"
 
-static json_t *inspect_one(struct cmd_ctx *ctx, const char *arg, const char *type,
-			   struct err *err)
+static json_t *inspect_one(struct cmd_ctx *ctx, const char *arg, const char *type, struct err *err)
 {
 	struct storage_container c;
 	char id[DIGEST_BUF];

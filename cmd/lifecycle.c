@@ -145,8 +145,7 @@ static int send_signal(json_t *st, int sig)
 	return pfd;
 }
 
-static int mark_manual_stop(struct cmd_ctx *ctx, const struct storage_container *c,
-			    struct err *err)
+static int mark_manual_stop(struct cmd_ctx *ctx, const struct storage_container *c, struct err *err)
 {
 	json_t *f = json_pack("{s:b}", "ManualStop", 1);
 	int rc = ctr_state_update(ctx, c, -1, f, err);
@@ -157,8 +156,8 @@ static int mark_manual_stop(struct cmd_ctx *ctx, const struct storage_container 
 
 static int stop_signal(json_t *cfg)
 {
-	const char *s = json_string_value(
-		json_object_get(json_object_get(cfg, "Config"), "StopSignal"));
+	const char *s =
+		json_string_value(json_object_get(json_object_get(cfg, "Config"), "StopSignal"));
 	int sig = ctr_signal_parse(s);
 
 	return sig > 0 ? sig : SIGTERM;
@@ -223,7 +222,8 @@ static void stop_wait(struct stop_op *ops, size_t n)
 	if (!fds)
 		return;
 	for (size_t i = 0; i < n; i++)
-		max_ms = ops[i].pid_fd >= 0 && ops[i].timeout_ms > max_ms ? ops[i].timeout_ms : max_ms;
+		max_ms = ops[i].pid_fd >= 0 && ops[i].timeout_ms > max_ms ? ops[i].timeout_ms :
+									    max_ms;
 	/* Shortest timeouts first: each round waits until the next one
 	 * passes, then kills what is left of those due. */
 	for (int done_ms = -1;;) {
@@ -247,8 +247,9 @@ static void stop_wait(struct stop_op *ops, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i].pid_fd >= 0)
 			close(ops[i].pid_fd);
-		fds[i] = ops[i].st && ctr_monitor_alive(ops[i].st) ? pidfd_of(ops[i].st, "MonitorPid")
-								   : -1;
+		fds[i] = ops[i].st && ctr_monitor_alive(ops[i].st) ?
+				 pidfd_of(ops[i].st, "MonitorPid") :
+				 -1;
 	}
 	poll_exits(fds, n, 10000);
 	for (size_t i = 0; i < n; i++) {
@@ -377,7 +378,8 @@ static int stop_cmd(struct cmd_ctx *ctx, int argc, char **argv, bool restart)
 {
 	static const struct option opts[] = { { "time", required_argument, 0, 't' },
 					      { "timeout", required_argument, 0, 't' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	int timeout = -1, rc = simple_opts(ctx, argc, argv, "t:h", opts, take_timeout, &timeout);
 
 	if (rc)
@@ -413,8 +415,9 @@ static int do_kill(struct cmd_ctx *ctx, const struct storage_container *c, void 
 
 	if (!ctr_running_pid(st)) {
 		json_decref(st);
-		return err_set(err, EINVAL, "cannot kill container %s: container %.12s is not running",
-			       c->name, c->id);
+		return err_set(err, EINVAL,
+			       "cannot kill container %s: container %.12s is not running", c->name,
+			       c->id);
 	}
 	/* Docker: a kill with the stop signal or SIGKILL is a stop by the user,
 	 * which no restart policy undoes. */
@@ -439,7 +442,8 @@ static int do_kill(struct cmd_ctx *ctx, const struct storage_container *c, void 
 int cmd_kill(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "signal", required_argument, 0, 's' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	int sig = SIGKILL, rc = simple_opts(ctx, argc, argv, "s:h", opts, take_signal, &sig);
 
 	if (rc)
@@ -469,7 +473,8 @@ int cmd_start(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "attach", no_argument, 0, 'a' },
 					      { "interactive", no_argument, 0, 'i' },
-					      { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+					      { "help", no_argument, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	bool f[2] = { false, false };
 	struct storage_container c;
 	struct err err = { 0 };

@@ -14,7 +14,7 @@
 
 struct logs_opts {
 	bool follow, timestamps;
-	long tail; /* -1: all */
+	long tail;           /* -1: all */
 	double since, until; /* unix seconds, 0: none */
 };
 
@@ -107,8 +107,7 @@ static bool still_running(struct cmd_ctx *ctx, const struct storage_container *c
 	return r;
 }
 
-static int show(struct cmd_ctx *ctx, const struct storage_container *c,
-		const struct logs_opts *o)
+static int show(struct cmd_ctx *ctx, const struct storage_container *c, const struct logs_opts *o)
 {
 	char path[PATH_MAX], line[65536];
 	cleanup_fclose FILE *f = NULL;
@@ -166,9 +165,7 @@ int cmd_logs(struct cmd_ctx *ctx, int argc, char **argv)
 		case 'f': o.follow = true; break;
 		case 't': o.timestamps = true; break;
 		case 'D': break;
-		case 'n':
-			o.tail = strcmp(optarg, "all") ? strtol(optarg, NULL, 10) : -1;
-			break;
+		case 'n': o.tail = strcmp(optarg, "all") ? strtol(optarg, NULL, 10) : -1; break;
 		case 'S':
 		case 'U':
 			if (parse_when(optarg) < 0)

@@ -18,34 +18,40 @@ static const struct cmd_def commands[] = {
 	  "Usage:  mydocker import [OPTIONS] file|- [REPOSITORY[:TAG]]\n\n"
 	  "Options:\n"
 	  "  -c, --change list      Apply Dockerfile instruction to the created image\n"
-	  "  -m, --message string   Set commit message for imported image\n", false },
+	  "  -m, --message string   Set commit message for imported image\n",
+	  false },
 	{ "load", cmd_load, "Load an image from a tar archive or STDIN",
 	  "Usage:  mydocker load [OPTIONS]\n\n"
 	  "Options:\n"
 	  "  -i, --input string   Read from tar archive file (or OCI layout dir), instead of STDIN\n"
-	  "  -q, --quiet          Suppress the load output\n", false },
+	  "  -q, --quiet          Suppress the load output\n",
+	  false },
 	{ "images", cmd_images, "List images",
 	  "Usage:  mydocker images [OPTIONS] [REPOSITORY[:TAG]]\n\n"
 	  "Options:\n"
 	  "  -a, --all             Show all images\n"
 	  "      --digests         Show digests\n"
 	  "      --no-trunc        Don't truncate output\n"
-	  "  -q, --quiet           Only show image IDs\n", false },
+	  "  -q, --quiet           Only show image IDs\n",
+	  false },
 	{ "rmi", cmd_rmi, "Remove one or more images",
 	  "Usage:  mydocker rmi [OPTIONS] IMAGE [IMAGE...]\n\n"
 	  "Options:\n"
-	  "  -f, --force      Force removal of the image\n", false },
+	  "  -f, --force      Force removal of the image\n",
+	  false },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 	  "Usage:  mydocker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n", false },
 	{ "inspect", cmd_inspect, "Return low-level information on images, containers or volumes",
 	  "Usage:  mydocker inspect [OPTIONS] NAME|ID [NAME|ID...]\n\n"
 	  "Options:\n"
 	  "  -f, --format string   Print only the value of a top-level key, e.g. {{.Id}}\n"
-	  "      --type string     Only inspect objects of this type (image, container, volume)\n", false },
+	  "      --type string     Only inspect objects of this type (image, container, volume)\n",
+	  false },
 	{ "image", cmd_image, "Manage images",
 	  "Usage:  mydocker image COMMAND\n\n"
 	  "Commands:\n"
-	  "  import, inspect, load, ls, prune, rm, tag\n", false },
+	  "  import, inspect, load, ls, prune, rm, tag\n",
+	  false },
 	{ "volume", cmd_volume, "Manage volumes",
 	  "Usage:  mydocker volume COMMAND\n\n"
 	  "Commands:\n"
@@ -53,7 +59,8 @@ static const struct cmd_def commands[] = {
 	  "  inspect NAME...    Display detailed information on one or more volumes\n"
 	  "  ls [-q]            List volumes\n"
 	  "  prune [-a] [-f]    Remove unused anonymous volumes (-a: every unused one)\n"
-	  "  rm [-f] NAME...    Remove one or more volumes\n", false },
+	  "  rm [-f] NAME...    Remove one or more volumes\n",
+	  false },
 	{ "network", cmd_network, "Manage networks",
 	  "Usage:  mydocker network COMMAND\n\n"
 	  "Commands:\n"
@@ -66,40 +73,49 @@ static const struct cmd_def commands[] = {
 	  "  prune [-f]                            Remove all unused user networks\n"
 	  "  rm NETWORK...                         Remove one or more networks\n\n"
 	  "The default network \"bridge\" (Linux bridge mydocker0) takes the first free\n"
-	  "subnet of 172.17-31.0.0/16, 192.168.N.0/20, or $MYDOCKER_BRIDGE_SUBNET.\n", false },
+	  "subnet of 172.17-31.0.0/16, 192.168.N.0/20, or $MYDOCKER_BRIDGE_SUBNET.\n",
+	  false },
 	{ "ps", cmd_ps, "List containers",
 	  "Usage:  mydocker ps [OPTIONS]\n\n"
 	  "Options:\n"
 	  "  -a, --all             Show all containers (default shows just running)\n"
 	  "      --no-trunc        Don't truncate output\n"
-	  "  -q, --quiet           Only display container IDs\n", false },
+	  "  -q, --quiet           Only display container IDs\n",
+	  false },
 	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics",
 	  "Usage:  mydocker stats [OPTIONS] [CONTAINER...]\n\n"
 	  "Options:\n"
 	  "  -a, --all         Show all running containers (the default)\n"
 	  "      --no-stream   Disable streaming stats and only pull the first result\n"
-	  "      --no-trunc    Do not truncate output\n", false },
+	  "      --no-trunc    Do not truncate output\n",
+	  false },
 	{ "rm", cmd_rm, "Remove one or more containers",
 	  "Usage:  mydocker rm [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	  "Options:\n"
 	  "  -f, --force     Force the removal of a running container (uses SIGKILL)\n"
-	  "  -v, --volumes   Remove anonymous volumes associated with the container\n", false },
+	  "  -v, --volumes   Remove anonymous volumes associated with the container\n",
+	  false },
 	/* Container lifecycle (cmd/lifecycle.c, ps.c, logs.c, exec.c, attach.c, ctr_misc.c). */
 	{ "create", cmd_create, "Create a new container",
-	  "Usage:  mydocker create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n(the options of run)\n", true },
+	  "Usage:  mydocker create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n(the options of run)\n",
+	  true },
 	{ "start", cmd_start, "Start one or more stopped containers",
 	  "Usage:  mydocker start [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
 	  "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
-	  "  -i, --interactive   Attach container's STDIN\n", true },
+	  "  -i, --interactive   Attach container's STDIN\n",
+	  true },
 	{ "stop", cmd_stop, "Stop one or more running containers",
 	  "Usage:  mydocker stop [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
-	  "  -t, --time int   Seconds to wait before killing it (default: StopTimeout or 10)\n", false },
+	  "  -t, --time int   Seconds to wait before killing it (default: StopTimeout or 10)\n",
+	  false },
 	{ "restart", cmd_restart, "Restart one or more containers",
 	  "Usage:  mydocker restart [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
-	  "  -t, --time int   Seconds to wait for stop before killing it\n", true },
+	  "  -t, --time int   Seconds to wait for stop before killing it\n",
+	  true },
 	{ "kill", cmd_kill, "Kill one or more running containers",
 	  "Usage:  mydocker kill [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n"
-	  "  -s, --signal string   Signal to send to the container (default \"KILL\")\n", false },
+	  "  -s, --signal string   Signal to send to the container (default \"KILL\")\n",
+	  false },
 	{ "pause", cmd_pause, "Pause all processes within one or more containers",
 	  "Usage:  mydocker pause CONTAINER [CONTAINER...]\n", false },
 	{ "unpause", cmd_unpause, "Unpause all processes within one or more containers",
@@ -112,7 +128,8 @@ static const struct cmd_def commands[] = {
 	  "      --since string   Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)\n"
 	  "  -n, --tail string    Number of lines to show from the end of the logs (default \"all\")\n"
 	  "  -t, --timestamps     Show timestamps\n"
-	  "      --until string   Show logs before a timestamp or relative time\n", false },
+	  "      --until string   Show logs before a timestamp or relative time\n",
+	  false },
 	{ "exec", cmd_exec, "Execute a command in a running container",
 	  "Usage:  mydocker exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\nOptions:\n"
 	  "  -d, --detach          Detached mode: run command in the background\n"
@@ -121,7 +138,8 @@ static const struct cmd_def commands[] = {
 	  "      --privileged      Give extended privileges to the command\n"
 	  "  -t, --tty             Allocate a pseudo-TTY\n"
 	  "  -u, --user string     Username or UID (format: <name|uid>[:<group|gid>])\n"
-	  "  -w, --workdir string  Working directory inside the container\n", true },
+	  "  -w, --workdir string  Working directory inside the container\n",
+	  true },
 	{ "attach", cmd_attach, "Attach to a running container's output (and input with -i)",
 	  "Usage:  mydocker attach [--no-stdin] CONTAINER\n\nDetach with ctrl-p ctrl-q.\n", false },
 	{ "top", cmd_top, "Display the running processes of a container",
@@ -134,7 +152,8 @@ static const struct cmd_def commands[] = {
 	  "Usage:  mydocker container COMMAND\n\n"
 	  "Commands:\n"
 	  "  attach, create, exec, inspect, kill, logs, ls, pause, port, prune, rename,\n"
-	  "  restart, rm, run, start, stop, top, unpause, wait\n", false },
+	  "  restart, rm, run, start, stop, top, unpause, wait\n",
+	  false },
 	{ "pull", cmd_pull, "Download an image from a registry",
 	  "Usage:  mydocker pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
 	  "Options:\n"
@@ -142,13 +161,15 @@ static const struct cmd_def commands[] = {
 	  "                                       127.0.0.0/8 and localhost always are)\n"
 	  "      --platform string                Pull this platform (os/arch[/variant])\n"
 	  "  -q, --quiet                          Suppress verbose output\n\n"
-	  "Credentials from 'mydocker login' ($MYDOCKER_CONFIG or ~/.config/mydocker/auth.json).\n", false },
+	  "Credentials from 'mydocker login' ($MYDOCKER_CONFIG or ~/.config/mydocker/auth.json).\n",
+	  false },
 	{ "push", cmd_push, "Upload an image to a registry",
 	  "Usage:  mydocker push [OPTIONS] NAME[:TAG]\n\n"
 	  "Options:\n"
 	  "      --format string                  Manifest format: docker (schema 2, default) or oci\n"
 	  "      --insecure-registry host[:port]  Allow plain HTTP to this registry (repeatable)\n"
-	  "  -q, --quiet                          Suppress verbose output\n", false },
+	  "  -q, --quiet                          Suppress verbose output\n",
+	  false },
 	{ "login", cmd_login, "Log in to a registry",
 	  "Usage:  mydocker login [OPTIONS] [SERVER]\n\n"
 	  "Options:\n"
@@ -156,9 +177,10 @@ static const struct cmd_def commands[] = {
 	  "      --password-stdin                 Take the password from stdin\n"
 	  "  -u, --username string                Username\n"
 	  "      --insecure-registry host[:port]  Allow plain HTTP to this registry (repeatable)\n\n"
-	  "Stores credentials (mode 0600) in $MYDOCKER_CONFIG or ~/.config/mydocker/auth.json.\n", false },
-	{ "logout", cmd_logout, "Log out from a registry",
-	  "Usage:  mydocker logout [SERVER]\n", false },
+	  "Stores credentials (mode 0600) in $MYDOCKER_CONFIG or ~/.config/mydocker/auth.json.\n",
+	  false },
+	{ "logout", cmd_logout, "Log out from a registry", "Usage:  mydocker logout [SERVER]\n",
+	  false },
 	{ "commit", cmd_commit, "Create a new image from a container's changes",
 	  "Usage:  mydocker commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]\n\n"
 	  "Options:\n"
@@ -167,23 +189,28 @@ static const struct cmd_def commands[] = {
 	  "  -m, --message string   Commit message\n"
 	  "  -o, --output string    Also write the new image as a docker-archive tar\n"
 	  "  -p, --pause            Pause (freeze) a running container during commit\n"
-	  "                         (default true; --pause=false to commit it live)\n", false },
-	{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)",
+	  "                         (default true; --pause=false to commit it live)\n",
+	  false },
+	{ "save", cmd_save,
+	  "Save one or more images to a tar archive (streamed to STDOUT by default)",
 	  "Usage:  mydocker save [OPTIONS] IMAGE [IMAGE...]\n\n"
 	  "Options:\n"
 	  "      --compress string   Layer compression: gzip, zstd or none (default gzip)\n"
 	  "      --format string     docker-archive or oci-archive (default docker-archive)\n"
-	  "  -o, --output string     Write to a file, instead of STDOUT\n", false },
+	  "  -o, --output string     Write to a file, instead of STDOUT\n",
+	  false },
 	{ "export", cmd_export, "Export a container's filesystem as a tar archive",
 	  "Usage:  mydocker export [OPTIONS] CONTAINER\n\n"
 	  "Options:\n"
-	  "  -o, --output string   Write to a file, instead of STDOUT\n", false },
+	  "  -o, --output string   Write to a file, instead of STDOUT\n",
+	  false },
 	{ "history", cmd_history, "Show the history of an image",
 	  "Usage:  mydocker history [OPTIONS] IMAGE\n\n"
 	  "Options:\n"
 	  "  -H, --human           Print sizes and dates in human readable format (default true)\n"
 	  "      --no-trunc        Don't truncate output\n"
-	  "  -q, --quiet           Only show image IDs\n", false },
+	  "  -q, --quiet           Only show image IDs\n",
+	  false },
 	{ "diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem",
 	  "Usage:  mydocker diff CONTAINER\n", false },
 	{ "info", cmd_info, "Display system-wide information", "Usage:  mydocker info\n", false },
@@ -254,8 +281,9 @@ static int parse_globals(struct cmd_ctx *ctx, int argc, char **argv, int *idx)
 		} else if (!strcmp(key, "--storage-driver")) {
 			ctx->driver = val;
 		} else if (log_set_level(val) < 0) {
-			return cmd_fail("invalid --log-level %s: use debug, info, warn, error or fatal",
-					val);
+			return cmd_fail(
+				"invalid --log-level %s: use debug, info, warn, error or fatal",
+				val);
 		}
 	}
 	*idx = i;

@@ -73,7 +73,8 @@ static int monitor_memfd(struct err *err)
 {
 	const char *p = mydocker_monitor_bin;
 	/* Two linker symbols around one blob (monitor/blob.S). */
-	size_t left = (size_t)((uintptr_t)mydocker_monitor_bin_end - (uintptr_t)mydocker_monitor_bin);
+	size_t left =
+		(size_t)((uintptr_t)mydocker_monitor_bin_end - (uintptr_t)mydocker_monitor_bin);
 	cleanup_close int fd = memfd_create("mydocker-monitor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0)
@@ -92,10 +93,9 @@ static int monitor_memfd(struct err *err)
 	return TAKE_FD(fd);
 }
 
-static void __attribute__((noreturn)) exec_monitor(struct cmd_ctx *ctx,
-						    const struct storage_container *c,
-						    bool interactive, int mem_fd, int lock_fd,
-						    int ready_fd)
+static void __attribute__((noreturn))
+exec_monitor(struct cmd_ctx *ctx, const struct storage_container *c, bool interactive, int mem_fd,
+	     int lock_fd, int ready_fd)
 {
 	char lock_s[16], ready_s[16];
 	char *argv[10];
@@ -206,7 +206,8 @@ static int on_created(pid_t pid, void *data, struct err *err)
  * network from config.json, as `run` does. */
 static int prepare(struct cmd_ctx *ctx, struct start *s, struct err *err)
 {
-	if (ctr_mount(ctx, &s->c, s->cfg, err) < 0 || ctr_spec_build(&s->c, s->cfg, &s->cs, err) < 0)
+	if (ctr_mount(ctx, &s->c, s->cfg, err) < 0 ||
+	    ctr_spec_build(&s->c, s->cfg, &s->cs, err) < 0)
 		return -1;
 	s->have_spec = true;
 	if (run_resources_from_json(json_object_get(s->cfg, "HostConfig"), &s->res, err) < 0)
@@ -259,12 +260,13 @@ static int record_running(struct cmd_ctx *ctx, const struct start *s, int restar
 	int rc;
 
 	fmt_now(now, sizeof(now));
-	st = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:I, s:i, s:I, s:s, s:i, s:s, s:i, s:b}",
-		       "Status", "running", "Running", 1, "Paused", 0, "Restarting", 0,
-		       "OOMKilled", 0, "Dead", 0, "Pid", (int)s->pid, "PidStart",
-		       (json_int_t)storage_proc_start(s->pid), "MonitorPid", (int)mon,
-		       "MonitorStart", (json_int_t)storage_proc_start(mon), "StartedAt", now,
-		       "ExitCode", 0, "Error", "", "RestartCount", restarts, "ManualStop", 0);
+	st = json_pack(
+		"{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:I, s:i, s:I, s:s, s:i, s:s, s:i, s:b}",
+		"Status", "running", "Running", 1, "Paused", 0, "Restarting", 0, "OOMKilled", 0,
+		"Dead", 0, "Pid", (int)s->pid, "PidStart", (json_int_t)storage_proc_start(s->pid),
+		"MonitorPid", (int)mon, "MonitorStart", (json_int_t)storage_proc_start(mon),
+		"StartedAt", now, "ExitCode", 0, "Error", "", "RestartCount", restarts,
+		"ManualStop", 0);
 	rc = ctr_state_update(ctx, &s->c, lock_fd, st, err);
 	json_decref(st);
 	return rc;
@@ -275,8 +277,8 @@ static int start_container(struct cmd_ctx *ctx, struct start *s, const char *id,
 {
 	int rc;
 
-	if (ctr_find(ctx, id, &s->c, err) < 0 || !(s->cfg = storage_container_config(&ctx->store,
-										      &s->c, err)))
+	if (ctr_find(ctx, id, &s->c, err) < 0 ||
+	    !(s->cfg = storage_container_config(&ctx->store, &s->c, err)))
 		return -1;
 	rc = prepare(ctx, s, err);
 	if (rc == 0)

@@ -84,7 +84,9 @@ static int check_flags(const struct run_opts *o, const char *mode, struct err *e
 	if (o->net.ip && ipam_ip_parse(o->net.ip, &ip, err) < 0)
 		return -1;
 	if (o->net.ip && (!bridged || !strcmp(mode, STORAGE_NET_DEFAULT)))
-		return err_set(err, EINVAL, "user specified IP address is supported on user defined networks only");
+		return err_set(
+			err, EINVAL,
+			"user specified IP address is supported on user defined networks only");
 	if (!bridged && o->net.publish.n)
 		log_warn("published ports are discarded when using %s network mode", mode);
 	for (size_t i = 0; i < o->net.publish.n; i++) {
@@ -98,7 +100,9 @@ static int check_flags(const struct run_opts *o, const char *mode, struct err *e
 	for (size_t i = 0; i < o->net.add_host.n; i++) {
 		const char *a = o->net.add_host.v[i], *c = strchr(a, ':');
 		if (!c || c == a || ipam_ip_parse(c + 1, &ip, NULL) < 0)
-			return err_set(err, EINVAL, "invalid argument \"%s\" for \"--add-host\" flag: want host:ip", a);
+			return err_set(
+				err, EINVAL,
+				"invalid argument \"%s\" for \"--add-host\" flag: want host:ip", a);
 	}
 	return 0;
 }
@@ -158,7 +162,8 @@ static int default_subnet(struct storage_network *n, struct err *err)
 	used = calloc(cnt + 1, sizeof(*used));
 	for (size_t i = 0; used && i < cnt; i++)
 		used[i] = (struct ipam_cidr){ ntohl(routes[i].addr.s_addr), routes[i].prefix };
-	rc = used ? ipam_pool_pick(used, cnt, &n->subnet, err) : err_set(err, ENOMEM, "out of memory");
+	rc = used ? ipam_pool_pick(used, cnt, &n->subnet, err) :
+		    err_set(err, ENOMEM, "out of memory");
 	free(routes);
 	free(used);
 	return rc;
@@ -235,7 +240,7 @@ static size_t ports_from_strings(char (*s)[32], size_t n, struct runtime_port *o
 void net_endpoint_cleanup(const struct storage_endpoint *ep)
 {
 	struct runtime_port ports[STORAGE_EP_MAX_PORTS];
-	size_t n = ports_from_strings((char (*)[32])ep->ports, ep->n_ports, ports);
+	size_t n = ports_from_strings((char(*)[32])ep->ports, ep->n_ports, ports);
 	struct err e = { 0 };
 
 	runtime_nat_ports_del(ports, n);
@@ -280,11 +285,12 @@ static int endpoint_request(struct net_run *nr, const struct storage_container *
 	if (cfg_str(cfg, "Config", "IPAddress")[0] &&
 	    ipam_ip_parse(cfg_str(cfg, "Config", "IPAddress"), &ep->ip, err) < 0)
 		return -1;
-	json_array_foreach(pb, i, v) {
+	json_array_foreach (pb, i, v) {
 		if (nr->n_ports >= STORAGE_EP_MAX_PORTS)
 			return err_set(err, E2BIG, "too many published ports (max %d)",
 				       STORAGE_EP_MAX_PORTS);
-		if (runtime_port_parse(json_string_value(v) ?: "", &nr->ports[nr->n_ports], err) < 0)
+		if (runtime_port_parse(json_string_value(v) ?: "", &nr->ports[nr->n_ports], err) <
+		    0)
 			return -1;
 		runtime_port_format(&nr->ports[nr->n_ports], ep->ports[ep->n_ports++],
 				    sizeof(ep->ports[0]));
@@ -333,7 +339,7 @@ static int hosts_own(json_t *cfg, const char *path, uint32_t ip, const char *hos
 		if (append_file(path, line, err) < 0)
 			return -1;
 	}
-	json_array_foreach(xh, i, v) {
+	json_array_foreach (xh, i, v) {
 		const char *h = json_string_value(v) ?: "", *c = strchr(h, ':');
 		if (!c)
 			continue;
@@ -349,9 +355,10 @@ static void strv_line(char *buf, size_t len, const char *key, json_t *arr)
 	size_t used = (size_t)snprintf(buf, len, "%s", key), i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v)
+	json_array_foreach (arr, i, v)
 		if (used < len)
-			used += (size_t)snprintf(buf + used, len - used, " %s", json_string_value(v));
+			used += (size_t)snprintf(buf + used, len - used, " %s",
+						 json_string_value(v));
 	if (used < len)
 		snprintf(buf + used, len - used, "\n");
 }
@@ -373,12 +380,13 @@ static int resolv_apply(json_t *cfg, const char *path, struct err *err)
 		return -1;
 	for (char *l = strtok(old, "\n"); l; l = strtok(NULL, "\n")) {
 		if ((json_array_size(dns) && !strncmp(l, "nameserver", 10)) ||
-		    (json_array_size(srch) && (!strncmp(l, "search", 6) || !strncmp(l, "domain", 6))) ||
+		    (json_array_size(srch) &&
+		     (!strncmp(l, "search", 6) || !strncmp(l, "domain", 6))) ||
 		    (json_array_size(opt) && !strncmp(l, "options", 7)))
 			continue;
 		used += (size_t)snprintf(out + used, sizeof(out) - used, "%s\n", l);
 	}
-	json_array_foreach(dns, i, v)
+	json_array_foreach (dns, i, v)
 		used += (size_t)snprintf(out + used, used < sizeof(out) ? sizeof(out) - used : 0,
 					 "nameserver %s\n", json_string_value(v));
 	if (json_array_size(srch) && used < sizeof(out)) {
@@ -544,8 +552,9 @@ int net_run_prepare(struct cmd_ctx *ctx, struct net_run *nr, const struct storag
 	mode = cfg_str(cfg, "HostConfig", "NetworkMode");
 	if (!mode[0])
 		mode = STORAGE_NET_DEFAULT;
-	nr->mode = !strcmp(mode, "host") ? RT_NET_HOST : !strcmp(mode, "none") ? RT_NET_NONE
-										: RT_NET_BRIDGE;
+	nr->mode = !strcmp(mode, "host") ? RT_NET_HOST :
+		   !strcmp(mode, "none") ? RT_NET_NONE :
+					   RT_NET_BRIDGE;
 	if (nr->mode == RT_NET_BRIDGE && bridged_prepare(ctx, nr, c, cfg, hostname, err) < 0)
 		return -1;
 	if (hosts_own(cfg, hosts_path, nr->active ? nr->ep.ip : 0, hostname, err) < 0 ||

@@ -16,27 +16,34 @@
 
 /* `run` flags of this module (values for getopt's option table). */
 enum {
-	NET_OPT_DNS = 3000, NET_OPT_DNS_SEARCH, NET_OPT_DNS_OPT, NET_OPT_ADD_HOST,
-	NET_OPT_MAC, NET_OPT_IP, NET_OPT_PUBLISH = 'p',
+	NET_OPT_DNS = 3000,
+	NET_OPT_DNS_SEARCH,
+	NET_OPT_DNS_OPT,
+	NET_OPT_ADD_HOST,
+	NET_OPT_MAC,
+	NET_OPT_IP,
+	NET_OPT_PUBLISH = 'p',
 };
-#define NET_RUN_LONGOPTS                                                   \
-	{ "publish", required_argument, 0, NET_OPT_PUBLISH },              \
-	{ "dns", required_argument, 0, NET_OPT_DNS },                      \
-	{ "dns-search", required_argument, 0, NET_OPT_DNS_SEARCH },        \
-	{ "dns-option", required_argument, 0, NET_OPT_DNS_OPT },           \
-	{ "add-host", required_argument, 0, NET_OPT_ADD_HOST },            \
-	{ "mac-address", required_argument, 0, NET_OPT_MAC },              \
-	{ "ip", required_argument, 0, NET_OPT_IP }
-#define NET_RUN_USAGE                                                                              \
-	"      --add-host list          Add a custom host-to-IP mapping (host:ip)\n"                 \
-	"      --dns list               Set custom DNS servers\n"                                    \
-	"      --dns-option list        Set DNS options\n"                                           \
-	"      --dns-search list        Set custom DNS search domains\n"                             \
-	"      --ip string              IPv4 address (e.g., 172.30.100.104), user networks only\n"  \
-	"      --mac-address string     Container MAC address (e.g., 92:d0:c6:0a:29:33)\n"          \
-	"      --network string         Connect a container to a network: bridge, host, none or\n"  \
+#define NET_RUN_LONGOPTS                                                    \
+	{ "publish", required_argument, 0, NET_OPT_PUBLISH },               \
+		{ "dns", required_argument, 0, NET_OPT_DNS },               \
+		{ "dns-search", required_argument, 0, NET_OPT_DNS_SEARCH }, \
+		{ "dns-option", required_argument, 0, NET_OPT_DNS_OPT },    \
+		{ "add-host", required_argument, 0, NET_OPT_ADD_HOST },     \
+		{ "mac-address", required_argument, 0, NET_OPT_MAC },       \
+	{                                                                   \
+		"ip", required_argument, 0, NET_OPT_IP                      \
+	}
+#define NET_RUN_USAGE                                                                                  \
+	"      --add-host list          Add a custom host-to-IP mapping (host:ip)\n"                   \
+	"      --dns list               Set custom DNS servers\n"                                      \
+	"      --dns-option list        Set DNS options\n"                                             \
+	"      --dns-search list        Set custom DNS search domains\n"                               \
+	"      --ip string              IPv4 address (e.g., 172.30.100.104), user networks only\n"     \
+	"      --mac-address string     Container MAC address (e.g., 92:d0:c6:0a:29:33)\n"             \
+	"      --network string         Connect a container to a network: bridge, host, none or\n"     \
 	"                               a network of `mydocker network create` (default \"bridge\")\n" \
-	"  -p, --publish list           Publish a container's port(s) to the host\n"                 \
+	"  -p, --publish list           Publish a container's port(s) to the host\n"                   \
 	"                               ([hostip:]hostport:ctrport[/tcp|udp])\n"
 
 /* Take one of the flags above into o->net; EXIT_USAGE if c is not ours. */

@@ -19,8 +19,8 @@ static bool predefined(const char *name)
 
 /* What a new subnet must not overlap: the host's routes, and (for an
  * automatic pick) the store's other networks. */
-static int avoid_list(struct cmd_ctx *ctx, bool with_networks, struct ipam_cidr **out,
-		      size_t *n, struct err *err)
+static int avoid_list(struct cmd_ctx *ctx, bool with_networks, struct ipam_cidr **out, size_t *n,
+		      struct err *err)
 {
 	struct runtime_cidr *routes = NULL;
 	char **names = NULL;
@@ -35,7 +35,8 @@ static int avoid_list(struct cmd_ctx *ctx, bool with_networks, struct ipam_cidr 
 	*out = calloc(nr + nn + 1, sizeof(**out));
 	*n = 0;
 	for (size_t i = 0; *out && i < nr; i++)
-		(*out)[(*n)++] = (struct ipam_cidr){ ntohl(routes[i].addr.s_addr), routes[i].prefix };
+		(*out)[(*n)++] =
+			(struct ipam_cidr){ ntohl(routes[i].addr.s_addr), routes[i].prefix };
 	for (size_t i = 0; *out && i < nn; i++) {
 		struct storage_network o;
 		struct err e = { 0 };
@@ -61,9 +62,10 @@ static int choose_subnet(struct cmd_ctx *ctx, struct ipam_cidr *sub, bool given,
 			char a[40], b[40];
 			ipam_cidr_format(sub, a, sizeof(a));
 			ipam_cidr_format(&used[i], b, sizeof(b));
-			return err_set(err, EEXIST,
-				       "Pool overlaps with other one on this address space: %s overlaps the host's route %s",
-				       a, b);
+			return err_set(
+				err, EEXIST,
+				"Pool overlaps with other one on this address space: %s overlaps the host's route %s",
+				a, b);
 		}
 	}
 	return 0;
@@ -129,7 +131,8 @@ static void ls_row(struct cmd_ctx *ctx, const char *name, bool quiet)
 
 	if (!strcmp(name, "host") || !strcmp(name, "none")) {
 		/* Docker lists them too; they have no record: a stable fake id. */
-		snprintf(id, sizeof(id), "%s", !strcmp(name, "host") ? "686f73740000" : "6e6f6e650000");
+		snprintf(id, sizeof(id), "%s",
+			 !strcmp(name, "host") ? "686f73740000" : "6e6f6e650000");
 	} else if (net_lookup(ctx, name, &n, &e) == 0) {
 		snprintf(id, sizeof(id), "%.12s", n.id);
 	} else {
@@ -191,11 +194,12 @@ static json_t *inspect_one(struct cmd_ctx *ctx, const char *arg, struct err *err
 	if (!j)
 		return NULL;
 	json_object_set_new(j, "Scope", json_string("local"));
-	json_object_set_new(j, "IPAM", json_pack("{s:s, s:[{s:O, s:O}]}", "Driver", "default",
-						 "Config", "Subnet", json_object_get(j, "Subnet"),
-						 "Gateway", json_object_get(j, "Gateway")));
-	json_object_set_new(j, "Options", json_pack("{s:s}", "com.docker.network.bridge.name",
-						    n.bridge));
+	json_object_set_new(j, "IPAM",
+			    json_pack("{s:s, s:[{s:O, s:O}]}", "Driver", "default", "Config",
+				      "Subnet", json_object_get(j, "Subnet"), "Gateway",
+				      json_object_get(j, "Gateway")));
+	json_object_set_new(j, "Options",
+			    json_pack("{s:s}", "com.docker.network.bridge.name", n.bridge));
 	return j;
 }
 
@@ -246,7 +250,8 @@ static int remove_one(struct cmd_ctx *ctx, const char *arg, struct err *err)
 	struct runtime_cidr sub;
 
 	if (predefined(arg))
-		return err_set(err, EPERM, "%s is a pre-defined network and cannot be removed", arg);
+		return err_set(err, EPERM, "%s is a pre-defined network and cannot be removed",
+			       arg);
 	if (storage_network_get(&ctx->store, arg, &n, err) < 0)
 		return -1;
 	reap(ctx, n.name);
@@ -310,9 +315,9 @@ static int net_prune(struct cmd_ctx *ctx, int argc, char **argv)
 static pid_t running_pid(struct cmd_ctx *ctx, const struct storage_container *c)
 {
 	json_t *st = cmd_container_state(ctx, c);
-	pid_t pid = json_is_true(json_object_get(st, "Running"))
-			    ? (pid_t)json_integer_value(json_object_get(st, "Pid"))
-			    : 0;
+	pid_t pid = json_is_true(json_object_get(st, "Running")) ?
+			    (pid_t)json_integer_value(json_object_get(st, "Pid")) :
+			    0;
 
 	json_decref(st);
 	return pid;
@@ -413,8 +418,8 @@ static int net_connect(struct cmd_ctx *ctx, int argc, char **argv, bool connect)
 		if (rc < 0)
 			return cmd_fail_err(&err);
 		if (rc > 0)
-			return cmd_fail("container %s is not connected to network %s", argv[optind + 1],
-					n.name);
+			return cmd_fail("container %s is not connected to network %s",
+					argv[optind + 1], n.name);
 		net_endpoint_cleanup(&ep);
 		net_hosts_refresh(ctx, &n);
 		return 0;
@@ -440,10 +445,14 @@ static int net_connect_cmd(struct cmd_ctx *ctx, int argc, char **argv)
 int cmd_network(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd_sub subs[] = {
-		{ "create", NULL, net_create },		{ "ls", NULL, net_ls },
-		{ "list", NULL, net_ls },		{ "inspect", NULL, net_inspect },
-		{ "rm", NULL, net_rm },			{ "remove", NULL, net_rm },
-		{ "prune", NULL, net_prune },		{ "connect", NULL, net_connect_cmd },
+		{ "create", NULL, net_create },
+		{ "ls", NULL, net_ls },
+		{ "list", NULL, net_ls },
+		{ "inspect", NULL, net_inspect },
+		{ "rm", NULL, net_rm },
+		{ "remove", NULL, net_rm },
+		{ "prune", NULL, net_prune },
+		{ "connect", NULL, net_connect_cmd },
 		{ "disconnect", NULL, net_disconnect },
 	};
 

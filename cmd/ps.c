@@ -39,10 +39,10 @@ json_t *cmd_container_inspect(struct cmd_ctx *ctx, const struct storage_containe
 			    json_pack("{s:s, s:{s:s}}", "Name", storage_driver_name(&ctx->store),
 				      "Data", "MergedDir", c->merged));
 	if (!json_object_get(cfg, "NetworkSettings"))
-		json_object_set_new(
-			cfg, "NetworkSettings",
-			json_pack("{s:O?}", "Ports",
-				  json_object_get(json_object_get(cfg, "HostConfig"), "PortBindings")));
+		json_object_set_new(cfg, "NetworkSettings",
+				    json_pack("{s:O?}", "Ports",
+					      json_object_get(json_object_get(cfg, "HostConfig"),
+							      "PortBindings")));
 	return cfg;
 }
 
@@ -89,7 +89,7 @@ static void command_text(json_t *cfg, char *buf, size_t len, bool no_trunc)
 	size_t used = 0, i;
 
 	buf[0] = '\0';
-	json_array_foreach(cmd, i, v) {
+	json_array_foreach (cmd, i, v) {
 		if (used >= len)
 			break;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "",
@@ -205,11 +205,11 @@ static int ps_collect(struct cmd_ctx *ctx, struct ps_item **out, size_t *n, stru
 static int ps_parse(struct cmd_ctx *ctx, int argc, char **argv, struct ps_opts *o)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, 0, 'a' },       { "quiet", no_argument, 0, 'q' },
-		{ "no-trunc", no_argument, 0, 'T' },  { "filter", required_argument, 0, 'f' },
+		{ "all", no_argument, 0, 'a' },          { "quiet", no_argument, 0, 'q' },
+		{ "no-trunc", no_argument, 0, 'T' },     { "filter", required_argument, 0, 'f' },
 		{ "format", required_argument, 0, 'F' }, { "last", required_argument, 0, 'n' },
-		{ "latest", no_argument, 0, 'l' },    { "size", no_argument, 0, 's' },
-		{ "help", no_argument, 0, 'h' },      { 0, 0, 0, 0 }
+		{ "latest", no_argument, 0, 'l' },       { "size", no_argument, 0, 's' },
+		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 }
 	};
 	int c;
 
@@ -221,14 +221,21 @@ static int ps_parse(struct cmd_ctx *ctx, int argc, char **argv, struct ps_opts *
 		case 'T': o->no_trunc = true; break;
 		case 's': break;
 		case 'F': o->format = optarg; break;
-		case 'n': o->last = strtol(optarg, NULL, 10); o->all = true; break;
-		case 'l': o->last = 1; o->all = true; break;
+		case 'n':
+			o->last = strtol(optarg, NULL, 10);
+			o->all = true;
+			break;
+		case 'l':
+			o->last = 1;
+			o->all = true;
+			break;
 		case 'f':
 			if (!strchr(optarg, '=') ||
 			    (strncmp(optarg, "status=", 7) && strncmp(optarg, "name=", 5) &&
 			     strncmp(optarg, "id=", 3) && strncmp(optarg, "label=", 6)))
-				return cmd_fail("ps: invalid filter \"%s\" (status=, name=, id=, label=)",
-						optarg);
+				return cmd_fail(
+					"ps: invalid filter \"%s\" (status=, name=, id=, label=)",
+					optarg);
 			if (!strncmp(optarg, "status=", 7))
 				o->all = true;
 			if (strv_push(&o->filters, optarg) < 0)
@@ -254,8 +261,8 @@ int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv)
 		return rc ? (rc < 0 ? 0 : rc) : cmd_fail_err(&err);
 	}
 	if (!o.quiet && !o.format)
-		printf("%-14s %-20s %-22s %-16s %-26s %-7s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-		       "CREATED", "STATUS", "PORTS", "NAMES");
+		printf("%-14s %-20s %-22s %-16s %-26s %-7s %s\n", "CONTAINER ID", "IMAGE",
+		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
 	for (size_t i = 0; i < n; i++) {
 		const char *s = ctr_status(items[i].st);
 		bool up = !strcmp(s, "running") || !strcmp(s, "paused") || !strcmp(s, "restarting");
@@ -276,8 +283,7 @@ int cmd_ps(struct cmd_ctx *ctx, int argc, char **argv)
 
 /* ---- rm --------------------------------------------------------------------------- */
 
-static int rm_one(struct cmd_ctx *ctx, const char *arg, bool force, bool volumes,
-		  struct err *err)
+static int rm_one(struct cmd_ctx *ctx, const char *arg, bool force, bool volumes, struct err *err)
 {
 	struct storage_container c;
 	json_t *st, *cfg;
@@ -291,9 +297,10 @@ static int rm_one(struct cmd_ctx *ctx, const char *arg, bool force, bool volumes
 	       json_is_true(json_object_get(st, "Restarting"));
 	json_decref(st);
 	if (live && !force)
-		return err_set(err, EBUSY,
-			       "cannot remove container \"%s\": container is running: stop the container before removing or force remove",
-			       arg);
+		return err_set(
+			err, EBUSY,
+			"cannot remove container \"%s\": container is running: stop the container before removing or force remove",
+			arg);
 	if (live && ctr_stop(ctx, &c, 0, err) < 0)
 		return -1;
 	cfg = storage_container_config(&ctx->store, &c, err);
@@ -342,17 +349,17 @@ int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
 int cmd_container(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd_sub subs[] = {
-		{ "ls", "ps", NULL },		  { "list", "ps", NULL },
-		{ "ps", "ps", NULL },		  { "rm", "rm", NULL },
-		{ "remove", "rm", NULL },	  { "run", "run", NULL },
-		{ "inspect", "inspect", NULL },	  { "create", "create", NULL },
-		{ "start", "start", NULL },	  { "stop", "stop", NULL },
-		{ "kill", "kill", NULL },	  { "restart", "restart", NULL },
-		{ "pause", "pause", NULL },	  { "unpause", "unpause", NULL },
-		{ "wait", "wait", NULL },	  { "logs", "logs", NULL },
-		{ "exec", "exec", NULL },	  { "top", "top", NULL },
-		{ "port", "port", NULL },	  { "rename", "rename", NULL },
-		{ "attach", "attach", NULL },	  { "prune", "container prune", cmd_container_prune },
+		{ "ls", "ps", NULL },           { "list", "ps", NULL },
+		{ "ps", "ps", NULL },           { "rm", "rm", NULL },
+		{ "remove", "rm", NULL },       { "run", "run", NULL },
+		{ "inspect", "inspect", NULL }, { "create", "create", NULL },
+		{ "start", "start", NULL },     { "stop", "stop", NULL },
+		{ "kill", "kill", NULL },       { "restart", "restart", NULL },
+		{ "pause", "pause", NULL },     { "unpause", "unpause", NULL },
+		{ "wait", "wait", NULL },       { "logs", "logs", NULL },
+		{ "exec", "exec", NULL },       { "top", "top", NULL },
+		{ "port", "port", NULL },       { "rename", "rename", NULL },
+		{ "attach", "attach", NULL },   { "prune", "container prune", cmd_container_prune },
 	};
 
 	return cmd_dispatch(ctx, argc, argv, subs, sizeof(subs) / sizeof(subs[0]));

@@ -83,7 +83,8 @@ static int env_file(struct strv *env, const char *path, struct err *err)
 		if (*p == '\0' || *p == '#')
 			continue;
 		if (*p == '=')
-			return err_set(err, EINVAL, "invalid environment variable in %s: %s", path, p);
+			return err_set(err, EINVAL, "invalid environment variable in %s: %s", path,
+				       p);
 		if (env_add_user(env, p) < 0)
 			return err_set(err, ENOMEM, "out of memory");
 	}
@@ -137,13 +138,13 @@ static const struct {
 	const char *name;
 	int res;
 } ulimit_names[] = {
-	{ "core", RLIMIT_CORE },       { "cpu", RLIMIT_CPU },
-	{ "data", RLIMIT_DATA },       { "fsize", RLIMIT_FSIZE },
-	{ "locks", RLIMIT_LOCKS },     { "memlock", RLIMIT_MEMLOCK },
+	{ "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
+	{ "data", RLIMIT_DATA },         { "fsize", RLIMIT_FSIZE },
+	{ "locks", RLIMIT_LOCKS },       { "memlock", RLIMIT_MEMLOCK },
 	{ "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
-	{ "nofile", RLIMIT_NOFILE },   { "nproc", RLIMIT_NPROC },
-	{ "rss", RLIMIT_RSS },         { "rtprio", RLIMIT_RTPRIO },
-	{ "rttime", RLIMIT_RTTIME },   { "sigpending", RLIMIT_SIGPENDING },
+	{ "nofile", RLIMIT_NOFILE },     { "nproc", RLIMIT_NPROC },
+	{ "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
+	{ "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
 	{ "stack", RLIMIT_STACK },
 };
 
@@ -211,16 +212,15 @@ static json_t *container_config(struct cmd_ctx *ctx, struct run *r)
 		"{s:s, s:s, s:s, s:s, s:o, s:{s:s?, s:s?, s:o, s:o, s:o, s:s?, s:b, s:b, s:o},"
 		" s:{s:b, s:b, s:b, s:s, s:o, s:o, s:b, s:b, s:b}, s:O}",
 		"Created", created, "Image", r->image_id, "ImageName", r->o.image, "Driver",
-		storage_driver_name(&ctx->store), "Layers", layers,
-		"Config", "Hostname", r->o.hostname, "User", r->o.user ? r->o.user : r->img.user,
-		"Env", json_array(), "Cmd", json_array(), "Entrypoint", json_null(),
-		"WorkingDir", r->o.workdir ? r->o.workdir : r->img.working_dir,
-		"Tty", r->o.tty, "OpenStdin", r->o.interactive, "Labels", labels,
-		"HostConfig", "AutoRemove", r->o.rm, "Privileged", r->o.privileged,
-		"ReadonlyRootfs", r->o.readonly, "NetworkMode", r->o.network ? r->o.network : "none",
-		"CapAdd", json_array(), "CapDrop", json_array(), "Init", r->o.init,
-		"NoNewPrivileges", r->o.no_new_privs, "Seccomp", r->o.seccomp,
-		"Mounts", r->mounts.json);
+		storage_driver_name(&ctx->store), "Layers", layers, "Config", "Hostname",
+		r->o.hostname, "User", r->o.user ? r->o.user : r->img.user, "Env", json_array(),
+		"Cmd", json_array(), "Entrypoint", json_null(), "WorkingDir",
+		r->o.workdir ? r->o.workdir : r->img.working_dir, "Tty", r->o.tty, "OpenStdin",
+		r->o.interactive, "Labels", labels, "HostConfig", "AutoRemove", r->o.rm,
+		"Privileged", r->o.privileged, "ReadonlyRootfs", r->o.readonly, "NetworkMode",
+		r->o.network ? r->o.network : "none", "CapAdd", json_array(), "CapDrop",
+		json_array(), "Init", r->o.init, "NoNewPrivileges", r->o.no_new_privs, "Seccomp",
+		r->o.seccomp, "Mounts", r->mounts.json);
 	lifecycle_config_add(cfg, &r->o); /* RestartPolicy, GroupAdd (cmd/lifecycle.c) */
 	for (size_t i = 0; i < r->env.n; i++)
 		json_array_append_new(json_object_get(json_object_get(cfg, "Config"), "Env"),
@@ -232,7 +232,8 @@ static json_t *container_config(struct cmd_ctx *ctx, struct run *r)
 		json_array_append_new(json_object_get(json_object_get(cfg, "HostConfig"), "CapAdd"),
 				      json_string(r->o.cap_add.v[i]));
 	for (size_t i = 0; i < r->o.cap_drop.n; i++)
-		json_array_append_new(json_object_get(json_object_get(cfg, "HostConfig"), "CapDrop"),
+		json_array_append_new(json_object_get(json_object_get(cfg, "HostConfig"),
+						      "CapDrop"),
 				      json_string(r->o.cap_drop.v[i]));
 	return cfg;
 }
@@ -277,8 +278,7 @@ static int write_etc_files(struct run *r, bool host_net, struct err *err)
 {
 	char hosts[1024], resolv[4096];
 
-	snprintf(r->hostname, sizeof(r->hostname), "%s",
-		 r->o.hostname ? r->o.hostname : r->c.id);
+	snprintf(r->hostname, sizeof(r->hostname), "%s", r->o.hostname ? r->o.hostname : r->c.id);
 	if (!r->o.hostname)
 		r->hostname[12] = '\0';
 	snprintf(hosts, sizeof(hosts),
@@ -305,8 +305,8 @@ static int on_created(pid_t pid, void *data, struct err *err)
 
 	fmt_now(now, sizeof(now));
 	st = json_pack("{s:s, s:b, s:i, s:s, s:s, s:i}", "Status", "running", "Running", 1, "Pid",
-		       (int)pid, "StartedAt", now, "FinishedAt", "0001-01-01T00:00:00Z",
-		       "ExitCode", 0);
+		       (int)pid, "StartedAt", now, "FinishedAt", "0001-01-01T00:00:00Z", "ExitCode",
+		       0);
 	rc = storage_container_set_state(&ctx->store, &r->c, st, err);
 	net_run_started(ctx, &r->net, pid);
 	json_decref(st);
@@ -320,8 +320,8 @@ static void record_exit(struct cmd_ctx *ctx, struct run *r, int code, const char
 	json_t *st;
 
 	fmt_now(now, sizeof(now));
-	st = json_pack("{s:s, s:b, s:i, s:s, s:i, s:s}", "Status", "exited", "Running", 0,
-		       "Pid", 0, "FinishedAt", now, "ExitCode", code, "Error", error ? error : "");
+	st = json_pack("{s:s, s:b, s:i, s:s, s:i, s:s}", "Status", "exited", "Running", 0, "Pid", 0,
+		       "FinishedAt", now, "ExitCode", code, "Error", error ? error : "");
 	if (storage_container_set_state(&ctx->store, &r->c, st, &e) < 0)
 		log_warn("%s", e.msg);
 	json_decref(st);
@@ -339,10 +339,11 @@ static void fill_spec(struct run *r, struct runtime_spec *sp)
 	sp->resolv_path = r->files[2];
 	sp->argv = r->argv.v;
 	sp->env = r->env.v;
-	sp->cwd = r->o.workdir ? (char *)r->o.workdir
-			       : (r->img.working_dir && r->img.working_dir[0] ? r->img.working_dir : "/");
-	sp->user = r->o.user ? (char *)r->o.user
-			     : (r->img.user && r->img.user[0] ? r->img.user : NULL);
+	sp->cwd = r->o.workdir ?
+			  (char *)r->o.workdir :
+			  (r->img.working_dir && r->img.working_dir[0] ? r->img.working_dir : "/");
+	sp->user = r->o.user ? (char *)r->o.user :
+			       (r->img.user && r->img.user[0] ? r->img.user : NULL);
 	sp->add_groups = r->o.group_add.v;
 	sp->terminal = r->o.tty;
 	sp->interactive = r->o.interactive;
@@ -396,11 +397,12 @@ static int prepare(struct cmd_ctx *ctx, struct run *r, struct err *err)
 		return -1;
 	r->mounted = true;
 	return run_mounts_copy_up(ctx, &r->mounts, r->c.merged, err) < 0 ||
-			       write_etc_files(r, r->o.network && !strcmp(r->o.network, "host"), err) < 0 ||
+			       write_etc_files(r, r->o.network && !strcmp(r->o.network, "host"),
+					       err) < 0 ||
 			       net_run_prepare(ctx, &r->net, &r->c, r->hostname, r->files[1],
-					       r->files[2], err) < 0
-		       ? -1
-		       : 0;
+					       r->files[2], err) < 0 ?
+		       -1 :
+		       0;
 }
 
 /* After the process: unmount always; remove the record with --rm. */

@@ -26,38 +26,48 @@ struct run_net_opts {
 /* Resource flags (cmd/run_resources.c): -m and -c, and these codes. */
 enum {
 	RUN_OPT_RES_FIRST = 2000,
-	RUN_OPT_MEMORY_SWAP = RUN_OPT_RES_FIRST, RUN_OPT_MEMORY_RESERVATION, RUN_OPT_CPUS,
-	RUN_OPT_CPU_PERIOD, RUN_OPT_CPU_QUOTA, RUN_OPT_CPUSET_CPUS, RUN_OPT_CPUSET_MEMS,
-	RUN_OPT_PIDS_LIMIT, RUN_OPT_BLKIO_WEIGHT, RUN_OPT_CGROUP_PARENT, RUN_OPT_DEVICE_CGROUP_RULE,
+	RUN_OPT_MEMORY_SWAP = RUN_OPT_RES_FIRST,
+	RUN_OPT_MEMORY_RESERVATION,
+	RUN_OPT_CPUS,
+	RUN_OPT_CPU_PERIOD,
+	RUN_OPT_CPU_QUOTA,
+	RUN_OPT_CPUSET_CPUS,
+	RUN_OPT_CPUSET_MEMS,
+	RUN_OPT_PIDS_LIMIT,
+	RUN_OPT_BLKIO_WEIGHT,
+	RUN_OPT_CGROUP_PARENT,
+	RUN_OPT_DEVICE_CGROUP_RULE,
 	RUN_OPT_RES_LAST = RUN_OPT_DEVICE_CGROUP_RULE,
 };
-#define RUN_RESOURCE_LONGOPTS                                                         \
-	{ "memory", required_argument, 0, 'm' },                                      \
-	{ "memory-swap", required_argument, 0, RUN_OPT_MEMORY_SWAP },                 \
-	{ "memory-reservation", required_argument, 0, RUN_OPT_MEMORY_RESERVATION },   \
-	{ "cpus", required_argument, 0, RUN_OPT_CPUS },                               \
-	{ "cpu-shares", required_argument, 0, 'c' },                                  \
-	{ "cpu-period", required_argument, 0, RUN_OPT_CPU_PERIOD },                   \
-	{ "cpu-quota", required_argument, 0, RUN_OPT_CPU_QUOTA },                     \
-	{ "cpuset-cpus", required_argument, 0, RUN_OPT_CPUSET_CPUS },                 \
-	{ "cpuset-mems", required_argument, 0, RUN_OPT_CPUSET_MEMS },                 \
-	{ "pids-limit", required_argument, 0, RUN_OPT_PIDS_LIMIT },                   \
-	{ "blkio-weight", required_argument, 0, RUN_OPT_BLKIO_WEIGHT },               \
-	{ "cgroup-parent", required_argument, 0, RUN_OPT_CGROUP_PARENT },             \
-	{ "device-cgroup-rule", required_argument, 0, RUN_OPT_DEVICE_CGROUP_RULE }
-#define RUN_RESOURCE_USAGE                                                                       \
-	"Resources:\n"                                                                            \
-	"      --blkio-weight uint          Block IO (relative weight), 10 to 1000, or 0 to disable\n" \
-	"      --cgroup-parent string       Parent cgroup for the container (default \"mydocker\")\n"  \
-	"      --cpu-period int             Limit CPU CFS (Completely Fair Scheduler) period\n"      \
-	"      --cpu-quota int              Limit CPU CFS (Completely Fair Scheduler) quota\n"       \
-	"  -c, --cpu-shares int             CPU shares (relative weight)\n"                          \
-	"      --cpus decimal               Number of CPUs\n"                                        \
-	"      --cpuset-cpus string         CPUs in which to allow execution (0-3, 0,1)\n"           \
-	"      --cpuset-mems string         MEMs in which to allow execution (0-3, 0,1)\n"           \
-	"      --device-cgroup-rule list    Add a rule to the cgroup allowed devices list\n"         \
-	"  -m, --memory bytes               Memory limit\n"                                          \
-	"      --memory-reservation bytes   Memory soft limit\n"                                     \
+#define RUN_RESOURCE_LONGOPTS                                                               \
+	{ "memory", required_argument, 0, 'm' },                                            \
+		{ "memory-swap", required_argument, 0, RUN_OPT_MEMORY_SWAP },               \
+		{ "memory-reservation", required_argument, 0, RUN_OPT_MEMORY_RESERVATION }, \
+		{ "cpus", required_argument, 0, RUN_OPT_CPUS },                             \
+		{ "cpu-shares", required_argument, 0, 'c' },                                \
+		{ "cpu-period", required_argument, 0, RUN_OPT_CPU_PERIOD },                 \
+		{ "cpu-quota", required_argument, 0, RUN_OPT_CPU_QUOTA },                   \
+		{ "cpuset-cpus", required_argument, 0, RUN_OPT_CPUSET_CPUS },               \
+		{ "cpuset-mems", required_argument, 0, RUN_OPT_CPUSET_MEMS },               \
+		{ "pids-limit", required_argument, 0, RUN_OPT_PIDS_LIMIT },                 \
+		{ "blkio-weight", required_argument, 0, RUN_OPT_BLKIO_WEIGHT },             \
+		{ "cgroup-parent", required_argument, 0, RUN_OPT_CGROUP_PARENT },           \
+	{                                                                                   \
+		"device-cgroup-rule", required_argument, 0, RUN_OPT_DEVICE_CGROUP_RULE      \
+	}
+#define RUN_RESOURCE_USAGE                                                                                         \
+	"Resources:\n"                                                                                             \
+	"      --blkio-weight uint          Block IO (relative weight), 10 to 1000, or 0 to disable\n"             \
+	"      --cgroup-parent string       Parent cgroup for the container (default \"mydocker\")\n"              \
+	"      --cpu-period int             Limit CPU CFS (Completely Fair Scheduler) period\n"                    \
+	"      --cpu-quota int              Limit CPU CFS (Completely Fair Scheduler) quota\n"                     \
+	"  -c, --cpu-shares int             CPU shares (relative weight)\n"                                        \
+	"      --cpus decimal               Number of CPUs\n"                                                      \
+	"      --cpuset-cpus string         CPUs in which to allow execution (0-3, 0,1)\n"                         \
+	"      --cpuset-mems string         MEMs in which to allow execution (0-3, 0,1)\n"                         \
+	"      --device-cgroup-rule list    Add a rule to the cgroup allowed devices list\n"                       \
+	"  -m, --memory bytes               Memory limit\n"                                                        \
+	"      --memory-reservation bytes   Memory soft limit\n"                                                   \
 	"      --memory-swap bytes          Swap limit equal to memory plus swap: '-1' to enable unlimited swap\n" \
 	"      --pids-limit int             Tune container pids limit (set -1 for unlimited)\n"
 
@@ -70,8 +80,7 @@ void run_resources_release(struct runtime_resources *r);
 void run_resources_to_json(const struct runtime_resources *r, json_t *hostconfig);
 /* Back from a HostConfig (a container started again): strings borrow from
  * hostconfig; release with run_resources_release. */
-int run_resources_from_json(json_t *hostconfig, struct runtime_resources *r,
-			    struct err *err) WUR;
+int run_resources_from_json(json_t *hostconfig, struct runtime_resources *r, struct err *err) WUR;
 struct storage_container;
 /* state.json's OOMKilled after the container's exit. */
 void run_resources_record_oom(struct cmd_ctx *ctx, const struct storage_container *c,
@@ -104,7 +113,7 @@ void run_opts_release(struct run_opts *o);
 struct run_mounts {
 	struct runtime_mount *m;
 	size_t n;
-	json_t *json; /* array */
+	json_t *json;            /* array */
 	struct strv new_volumes; /* created by this run: copy-up targets */
 	struct strv new_dests;
 };

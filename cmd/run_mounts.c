@@ -32,7 +32,8 @@ static int parse_volume(const char *arg, struct vol_spec *v, struct err *err)
 		snprintf(v->src, sizeof(v->src), "%s", parts[0]);
 		snprintf(v->dst, sizeof(v->dst), "%s", parts[1]);
 	}
-	for (char *o = n == 3 ? strtok_r(parts[2], ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+	for (char *o = n == 3 ? strtok_r(parts[2], ",", &save) : NULL; o;
+	     o = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(o, "ro"))
 			v->ro = true;
 		else if (!strcmp(o, "rw"))
@@ -45,9 +46,12 @@ static int parse_volume(const char *arg, struct vol_spec *v, struct err *err)
 			return err_set(err, EINVAL, "invalid mode: %s", o);
 	}
 	if (v->dst[0] != '/')
-		return err_set(err, EINVAL, "invalid volume specification: '%s': mount path must be absolute", arg);
+		return err_set(err, EINVAL,
+			       "invalid volume specification: '%s': mount path must be absolute",
+			       arg);
 	if (!strcmp(v->dst, "/"))
-		return err_set(err, EINVAL, "invalid volume specification: '%s': destination can't be '/'", arg);
+		return err_set(err, EINVAL,
+			       "invalid volume specification: '%s': destination can't be '/'", arg);
 	return 0;
 }
 
@@ -80,8 +84,8 @@ static int add_mount(struct run_mounts *rm, enum runtime_mount_type t, const cha
 	return 0;
 }
 
-static int add_volume(struct cmd_ctx *ctx, struct run_mounts *rm, const char *name,
-		      const char *dst, bool ro, bool nocopy, struct err *err)
+static int add_volume(struct cmd_ctx *ctx, struct run_mounts *rm, const char *name, const char *dst,
+		      bool ro, bool nocopy, struct err *err)
 {
 	struct storage_volume vol;
 
@@ -90,10 +94,10 @@ static int add_volume(struct cmd_ctx *ctx, struct run_mounts *rm, const char *na
 	if (add_mount(rm, RT_MOUNT_BIND, vol.data, dst, ro, NULL, err) < 0)
 		return -1;
 	json_array_append_new(rm->json,
-			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Type", "volume",
-					"Name", vol.name, "Source", vol.data, "Destination", dst,
-					"Driver", "local", "RW", !ro, "Propagation", "",
-					"Anonymous", name == NULL));
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "Type",
+					"volume", "Name", vol.name, "Source", vol.data,
+					"Destination", dst, "Driver", "local", "RW", !ro,
+					"Propagation", "", "Anonymous", name == NULL));
 	if (vol.created && !nocopy) {
 		strv_push(&rm->new_volumes, vol.name);
 		strv_push(&rm->new_dests, dst);
@@ -108,9 +112,10 @@ static int add_bind(struct run_mounts *rm, const struct vol_spec *v, struct err 
 	/* Docker's --mount semantics: a missing source is a user error, not
 	 * something to create behind the user's back. */
 	if (stat(v->src, &st) < 0)
-		return err_set(err, ENOENT,
-			       "invalid mount config for type \"bind\": bind source path does not exist: %s",
-			       v->src);
+		return err_set(
+			err, ENOENT,
+			"invalid mount config for type \"bind\": bind source path does not exist: %s",
+			v->src);
 	if (add_mount(rm, RT_MOUNT_BIND, v->src, v->dst, v->ro, NULL, err) < 0)
 		return -1;
 	json_array_append_new(rm->json,
@@ -127,19 +132,19 @@ static int add_tmpfs(struct run_mounts *rm, const char *arg, struct err *err)
 	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
 
 	if (n == 0 || n >= sizeof(dst) || arg[0] != '/')
-		return err_set(err, EINVAL, "invalid tmpfs specification: '%s': path must be absolute", arg);
+		return err_set(err, EINVAL,
+			       "invalid tmpfs specification: '%s': path must be absolute", arg);
 	memcpy(dst, arg, n);
 	dst[n] = '\0';
 	if (add_mount(rm, RT_MOUNT_TMPFS, NULL, dst, false, colon ? colon + 1 : NULL, err) < 0)
 		return -1;
-	json_array_append_new(rm->json, json_pack("{s:s, s:s, s:s, s:b}", "Type", "tmpfs",
-						  "Destination", dst, "Options",
-						  colon ? colon + 1 : "", "RW", true));
+	json_array_append_new(rm->json,
+			      json_pack("{s:s, s:s, s:s, s:b}", "Type", "tmpfs", "Destination", dst,
+					"Options", colon ? colon + 1 : "", "RW", true));
 	return 0;
 }
 
-static int one_volume(struct cmd_ctx *ctx, struct run_mounts *rm, const char *arg,
-		      struct err *err)
+static int one_volume(struct cmd_ctx *ctx, struct run_mounts *rm, const char *arg, struct err *err)
 {
 	struct vol_spec v;
 
@@ -204,7 +209,7 @@ void run_remove_anonymous_volumes(struct cmd_ctx *ctx, json_t *mounts)
 	size_t i;
 	json_t *m;
 
-	json_array_foreach(mounts, i, m) {
+	json_array_foreach (mounts, i, m) {
 		struct err e = { 0 };
 		const char *name = json_string_value(json_object_get(m, "Name"));
 		if (name && json_is_true(json_object_get(m, "Anonymous")))

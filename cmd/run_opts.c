@@ -32,9 +32,25 @@ void strv_free(struct strv *s)
 }
 
 enum {
-	OPT_NAME = 1000, OPT_RM, OPT_ENV_FILE, OPT_TMPFS, OPT_ENTRYPOINT, OPT_READONLY,
-	OPT_NETWORK, OPT_CAP_ADD, OPT_CAP_DROP, OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_ULIMIT,
-	OPT_INIT, OPT_USERNS, OPT_UIDMAP, OPT_GIDMAP, OPT_GROUP_ADD, OPT_HELP, OPT_RESTART,
+	OPT_NAME = 1000,
+	OPT_RM,
+	OPT_ENV_FILE,
+	OPT_TMPFS,
+	OPT_ENTRYPOINT,
+	OPT_READONLY,
+	OPT_NETWORK,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_PRIVILEGED,
+	OPT_SECURITY_OPT,
+	OPT_ULIMIT,
+	OPT_INIT,
+	OPT_USERNS,
+	OPT_UIDMAP,
+	OPT_GIDMAP,
+	OPT_GROUP_ADD,
+	OPT_HELP,
+	OPT_RESTART,
 };
 
 static const struct option run_longopts[] = {
@@ -89,8 +105,7 @@ static const char run_usage[] =
 	"      --init                   Run an init inside the container that forwards signals and reaps processes\n"
 	"  -i, --interactive            Keep STDIN open\n"
 	"  -l, --label list             Set meta data on a container\n"
-	"      --name string            Assign a name to the container\n"
-	NET_RUN_USAGE
+	"      --name string            Assign a name to the container\n" NET_RUN_USAGE
 	"      --privileged             Give extended privileges to this container\n"
 	"      --read-only              Mount the container's root filesystem as read only\n"
 	"      --rm                     Automatically remove the container and its anonymous volumes when it exits\n"
@@ -116,7 +131,9 @@ static int run_restart_check(struct run_opts *o, const char *v)
 		o->restart = v;
 		return 0;
 	}
-	return cmd_fail("run: invalid restart policy \"%s\": no, on-failure[:N], always or unless-stopped", v);
+	return cmd_fail(
+		"run: invalid restart policy \"%s\": no, on-failure[:N], always or unless-stopped",
+		v);
 }
 
 static int parse_idmap(const char *s, struct runtime_idmap *m)
@@ -163,7 +180,10 @@ static int take_opt(struct run_opts *o, int c, const char *arg)
 	case 'w': o->workdir = arg; return 0;
 	case 'u': o->user = arg; return 0;
 	case 'h': o->hostname = arg; return 0;
-	case OPT_ENTRYPOINT: o->entrypoint = arg; o->has_entrypoint = true; return 0;
+	case OPT_ENTRYPOINT:
+		o->entrypoint = arg;
+		o->has_entrypoint = true;
+		return 0;
 	case OPT_READONLY: o->readonly = true; return 0;
 	case OPT_NETWORK: o->network = arg; return 0;
 	case OPT_PRIVILEGED: o->privileged = true; return 0;
@@ -219,7 +239,8 @@ int run_parse(struct cmd_ctx *ctx, int argc, char **argv, struct run_opts *o, bo
 	o->seccomp = true;
 	*done = false;
 	optind = 1;
-	while ((c = cmd_getopt(ctx, argc, argv, "itde:v:w:u:h:l:p:m:c:", run_longopts, true)) != -1) {
+	while ((c = cmd_getopt(ctx, argc, argv, "itde:v:w:u:h:l:p:m:c:", run_longopts, true)) !=
+	       -1) {
 		if (c == '?')
 			return EXIT_USAGE;
 		if (c == OPT_HELP) {
@@ -251,8 +272,8 @@ int run_parse(struct cmd_ctx *ctx, int argc, char **argv, struct run_opts *o, bo
 
 void run_opts_release(struct run_opts *o)
 {
-	struct strv *all[] = { &o->env, &o->env_files, &o->volumes, &o->tmpfs, &o->cap_add,
-			       &o->cap_drop, &o->group_add, &o->labels, &o->ulimits };
+	struct strv *all[] = { &o->env,      &o->env_files, &o->volumes, &o->tmpfs,  &o->cap_add,
+			       &o->cap_drop, &o->group_add, &o->labels,  &o->ulimits };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		strv_free(all[i]);
 	net_opts_release(&o->net);

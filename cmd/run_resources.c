@@ -78,11 +78,28 @@ static int take_number(struct runtime_resources *r, int c, const char *arg)
 	long long min = 0;
 
 	switch (c) {
-	case 'c': dst = &r->cpu_shares; flag = "cpu-shares"; break;
-	case RUN_OPT_CPU_PERIOD: dst = &r->cpu_period; flag = "cpu-period"; break;
-	case RUN_OPT_CPU_QUOTA: dst = &r->cpu_quota; flag = "cpu-quota"; min = -1; break;
-	case RUN_OPT_PIDS_LIMIT: dst = &r->pids_limit; flag = "pids-limit"; min = -1; break;
-	case RUN_OPT_BLKIO_WEIGHT: dst = &r->blkio_weight; flag = "blkio-weight"; break;
+	case 'c':
+		dst = &r->cpu_shares;
+		flag = "cpu-shares";
+		break;
+	case RUN_OPT_CPU_PERIOD:
+		dst = &r->cpu_period;
+		flag = "cpu-period";
+		break;
+	case RUN_OPT_CPU_QUOTA:
+		dst = &r->cpu_quota;
+		flag = "cpu-quota";
+		min = -1;
+		break;
+	case RUN_OPT_PIDS_LIMIT:
+		dst = &r->pids_limit;
+		flag = "pids-limit";
+		min = -1;
+		break;
+	case RUN_OPT_BLKIO_WEIGHT:
+		dst = &r->blkio_weight;
+		flag = "blkio-weight";
+		break;
 	default: return EXIT_USAGE;
 	}
 	if (parse_int(flag, arg, min, &v))
@@ -101,8 +118,9 @@ int run_resources_opt(struct runtime_resources *r, int c, const char *arg)
 	case RUN_OPT_MEMORY_SWAP:
 		return parse_bytes("memory-swap", arg, true, &r->memory_swap) ? EXIT_USAGE : 0;
 	case RUN_OPT_MEMORY_RESERVATION:
-		return parse_bytes("memory-reservation", arg, false, &r->memory_reservation)
-			       ? EXIT_USAGE : 0;
+		return parse_bytes("memory-reservation", arg, false, &r->memory_reservation) ?
+			       EXIT_USAGE :
+			       0;
 	case RUN_OPT_CPUS: return parse_cpus(arg, &r->nano_cpus) ? EXIT_USAGE : 0;
 	case RUN_OPT_CPUSET_CPUS: r->cpuset_cpus = (char *)arg; return 0;
 	case RUN_OPT_CPUSET_MEMS: r->cpuset_mems = (char *)arg; return 0;
@@ -141,8 +159,8 @@ void run_resources_to_json(const struct runtime_resources *r, json_t *hc)
 	json_object_set_new(hc, "CpuQuota", json_integer(r->cpu_quota));
 	json_object_set_new(hc, "CpusetCpus", json_string(r->cpuset_cpus ? r->cpuset_cpus : ""));
 	json_object_set_new(hc, "CpusetMems", json_string(r->cpuset_mems ? r->cpuset_mems : ""));
-	json_object_set_new(hc, "PidsLimit", r->pids_limit ? json_integer(r->pids_limit)
-							   : json_null());
+	json_object_set_new(hc, "PidsLimit",
+			    r->pids_limit ? json_integer(r->pids_limit) : json_null());
 	json_object_set_new(hc, "BlkioWeight", json_integer(r->blkio_weight));
 	json_object_set_new(hc, "CgroupParent",
 			    json_string(r->cgroup_parent ? r->cgroup_parent : ""));
@@ -189,7 +207,7 @@ int run_resources_from_json(json_t *hc, struct runtime_resources *r, struct err 
 		if (!r->devices)
 			return err_set(err, ENOMEM, "out of memory");
 	}
-	json_array_foreach(rules, i, v) {
+	json_array_foreach (rules, i, v) {
 		if (runtime_device_rule_parse(json_string_value(v) ? json_string_value(v) : "",
 					      &r->devices[r->n_devices], err) < 0)
 			return -1;

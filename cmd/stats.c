@@ -51,7 +51,8 @@ static void net_io(pid_t pid, uint64_t *rx, uint64_t *tx)
 	while (f && fgets(line, sizeof(line), f)) {
 		char name[64];
 		unsigned long long r, t;
-		if (sscanf(line, " %63[^:]: %llu %*u %*u %*u %*u %*u %*u %*u %llu", name, &r, &t) != 3 ||
+		if (sscanf(line, " %63[^:]: %llu %*u %*u %*u %*u %*u %*u %*u %llu", name, &r, &t) !=
+			    3 ||
 		    !strcmp(name, "lo"))
 			continue;
 		*rx += r;
@@ -119,7 +120,8 @@ static void sample(struct row *rows, size_t n, bool second)
 		struct err e = { 0 };
 		if (rows[i].pid <= 0)
 			continue;
-		rows[i].ok = runtime_cgroup_stats(rows[i].pid, second ? &rows[i].b : &rows[i].a, &e) == 0;
+		rows[i].ok = runtime_cgroup_stats(rows[i].pid, second ? &rows[i].b : &rows[i].a,
+						  &e) == 0;
 		if (second)
 			net_io(rows[i].pid, &rows[i].net_rx, &rows[i].net_tx);
 	}

@@ -68,9 +68,9 @@ int cmd_info(struct cmd_ctx *ctx, int argc, char **argv)
 	printf(" Containers: %zu\n", count(&ctx->store, 1));
 	printf(" Images: %zu\n", count(&ctx->store, 0));
 	printf(" Storage Driver: %s\n", storage_driver_name(&ctx->store));
-	printf("  Whiteouts: %s\n", storage_whiteout_form(&ctx->store) == WHITEOUT_OVERLAY
-					    ? "overlay (0:0 char devices, trusted.overlay.opaque)"
-					    : "OCI (.wh. files)");
+	printf("  Whiteouts: %s\n", storage_whiteout_form(&ctx->store) == WHITEOUT_OVERLAY ?
+					    "overlay (0:0 char devices, trusted.overlay.opaque)" :
+					    "OCI (.wh. files)");
 	printf(" Cgroup Version: %s\n", cgroup_version());
 	printf(" Kernel Version: %s\n", u.release);
 	printf(" Operating System: Linux\n Architecture: %s\n", u.machine);

@@ -21,7 +21,8 @@ static int parse_simple(struct cmd_ctx *ctx, int argc, char **argv, const char *
 			return -1;
 		}
 		for (int i = 0; opts[i].name; i++)
-			if (opts[i].val == c && opts[i].flag == NULL && opts[i].has_arg == no_argument)
+			if (opts[i].val == c && opts[i].flag == NULL &&
+			    opts[i].has_arg == no_argument)
 				*flags |= 1 << i;
 	}
 	return 0;
@@ -48,7 +49,8 @@ static int vol_create(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (c == 'd' && strcmp(optarg, "local")) {
 			json_decref(labels);
-			return cmd_fail("volume create: driver \"%s\" not found (only \"local\")", optarg);
+			return cmd_fail("volume create: driver \"%s\" not found (only \"local\")",
+					optarg);
 		}
 		if (c == 'n')
 			name = optarg;
@@ -194,7 +196,8 @@ static int vol_prune(struct cmd_ctx *ctx, int argc, char **argv)
 		bool anon = info && json_is_true(json_object_get(info, "Anonymous"));
 		json_decref(info);
 		err_clear(&err);
-		if ((!anon && !(flags & 1)) || storage_volume_remove(&ctx->store, names[i], false, &err) < 0)
+		if ((!anon && !(flags & 1)) ||
+		    storage_volume_remove(&ctx->store, names[i], false, &err) < 0)
 			continue;
 		if (!header)
 			puts("Deleted Volumes:");
@@ -210,8 +213,8 @@ int cmd_volume(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd_sub subs[] = {
 		{ "create", NULL, vol_create }, { "ls", NULL, vol_ls },
-		{ "list", NULL, vol_ls },	{ "inspect", NULL, vol_inspect },
-		{ "rm", NULL, vol_rm },		{ "remove", NULL, vol_rm },
+		{ "list", NULL, vol_ls },       { "inspect", NULL, vol_inspect },
+		{ "rm", NULL, vol_rm },         { "remove", NULL, vol_rm },
 		{ "prune", NULL, vol_prune },
 	};
 

@@ -67,8 +67,9 @@ int image_layer_unpack_fd(int fd, int dest_dirfd, enum whiteout_form wf,
 typedef void (*image_print_fn)(void *ctx, const char *line);
 
 struct image_import_opts {
-	const char *tag;      /* normalized ref or NULL */
-	const char **changes; /* Dockerfile-like "CMD ..." / "ENV ..." lines, NULL-terminated or NULL */
+	const char *tag; /* normalized ref or NULL */
+	const char *
+		*changes; /* Dockerfile-like "CMD ..." / "ENV ..." lines, NULL-terminated or NULL */
 	const char *message;
 	image_print_fn print;
 	void *print_ctx;
@@ -140,8 +141,8 @@ int image_layer_write_stored(struct store *s, const char *chain_id, const char *
 
 /* Per-layer progress of a pull or push, for a terminal display. */
 struct image_layer_progress {
-	char id[13];        /* first 12 hex of the blob digest */
-	const char *status; /* "Waiting", "Downloading", "Pull complete", "Already exists", ... */
+	char id[13];          /* first 12 hex of the blob digest */
+	const char *status;   /* "Waiting", "Downloading", "Pull complete", "Already exists", ... */
 	long long cur, total; /* bytes; total 0 = unknown */
 };
 /* Called every ~100 ms while transfers run, and once more with done set. */
@@ -197,7 +198,10 @@ struct image_commit_opts {
 int image_commit(struct store *s, int upper_dirfd, const struct image_commit_opts *o,
 		 char image_id[DIGEST_BUF], struct err *err) WUR;
 
-enum image_archive_format { IMAGE_ARCHIVE_DOCKER, IMAGE_ARCHIVE_OCI };
+enum image_archive_format {
+	IMAGE_ARCHIVE_DOCKER,
+	IMAGE_ARCHIVE_OCI
+};
 
 struct image_save_opts {
 	enum image_archive_format format;

@@ -57,8 +57,8 @@ static json_t *descriptor(const char *media, const struct save_blob *b)
 			 (json_int_t)b->size);
 }
 
-json_t *save_oci_manifest(const struct save_blob *config, const struct save_blob *layers,
-			  size_t n, const char *layer_media)
+json_t *save_oci_manifest(const struct save_blob *config, const struct save_blob *layers, size_t n,
+			  const char *layer_media)
 {
 	json_t *arr = json_array();
 
@@ -73,8 +73,7 @@ json_t *save_oci_manifest(const struct save_blob *config, const struct save_blob
 			 "layers", arr);
 }
 
-json_t *save_index_entry(const struct save_blob *manifest, const char *name,
-			 const char *ref_name)
+json_t *save_index_entry(const struct save_blob *manifest, const char *name, const char *ref_name)
 {
 	json_t *d = descriptor(MEDIA_OCI_MANIFEST, manifest);
 	struct image_ref ref;
@@ -240,8 +239,11 @@ static int commit_store(struct commit *c, char image_id[DIGEST_BUF], struct err 
 		return -1;
 	if (!(bytes = json_dumps(cfg, JSON_COMPACT)))
 		return err_sys(err, ENOMEM, "commit: serialize config");
-	struct storage_commit sc = { .layers = layers, .staged = staged, .n = n + 1,
-				     .config = bytes, .config_len = strlen(bytes),
+	struct storage_commit sc = { .layers = layers,
+				     .staged = staged,
+				     .n = n + 1,
+				     .config = bytes,
+				     .config_len = strlen(bytes),
 				     .tags = c->o->tag ? tags : NULL };
 	if (storage_image_commit(c->s, &c->st, &sc, image_id, &exists, err) < 0)
 		return err_prefix(err, "commit");
@@ -384,7 +386,7 @@ static size_t layer_slot(struct save *sv, const char *chain)
 static int image_prepare(struct save *sv, struct save_image *im, struct err *err)
 {
 	struct image_config c;
-	char (*chains)[DIGEST_BUF];
+	char(*chains)[DIGEST_BUF];
 	int rc = 0;
 
 	if (storage_blob_get(sv->s, im->id, &im->config, &im->config_len, err) < 0 ||
@@ -400,8 +402,8 @@ static int image_prepare(struct save *sv, struct save_image *im, struct err *err
 	for (size_t i = 0; rc == 0 && i < c.n_diff_ids; i++) {
 		snprintf(im->diff_ids[i], DIGEST_BUF, "%s", c.diff_ids[i]);
 		if (!storage_layer_exists(sv->s, chains[i]))
-			rc = err_set(err, ENOENT, "save: image %.19s: layer %.19s is missing", im->id,
-				     chains[i]);
+			rc = err_set(err, ENOENT, "save: image %.19s: layer %.19s is missing",
+				     im->id, chains[i]);
 		else if ((im->layers[i] = layer_slot(sv, chains[i])) == SIZE_MAX)
 			rc = err_sys(err, ENOMEM, "save");
 	}
@@ -454,8 +456,9 @@ static int image_fix_diff_ids(struct save *sv, struct save_image *im, struct err
 	if (!(im->config = json_dumps(cfg, JSON_COMPACT)))
 		return err_sys(err, ENOMEM, "save");
 	im->config_len = strlen(im->config);
-	warn(sv, "image %.19s has layers whose original tar was not kept: saved as a new image "
-		 "id with their diff_ids as written now",
+	warn(sv,
+	     "image %.19s has layers whose original tar was not kept: saved as a new image "
+	     "id with their diff_ids as written now",
 	     im->id);
 	return 0;
 }
@@ -501,8 +504,7 @@ static int put_header(struct save *sv, const char *path, mode_t mode, long long 
 	return 0;
 }
 
-static int put_data(struct save *sv, const char *path, const void *buf, size_t len,
-		    struct err *err)
+static int put_data(struct save *sv, const char *path, const void *buf, size_t len, struct err *err)
 {
 	if (len && archive_write_data(sv->a, buf, len) != (la_ssize_t)len)
 		return err_set(err, EIO, "save: write %s: %s", path,
@@ -612,10 +614,12 @@ static json_t *index_json(struct save *sv)
 		/* OCI: the familiar name is the ref (umoci DIR:busybox:latest,
 		 * skopeo oci-archive:F:busybox:latest); docker: the bare tag. */
 		for (size_t k = 0; k < im->n_names; k++)
-			json_array_append_new(arr, save_index_entry(&im->manifest_blob, im->names[k],
-								    oci ? im->names[k] : NULL));
+			json_array_append_new(arr,
+					      save_index_entry(&im->manifest_blob, im->names[k],
+							       oci ? im->names[k] : NULL));
 		if (!im->n_names)
-			json_array_append_new(arr, save_index_entry(&im->manifest_blob, NULL, NULL));
+			json_array_append_new(arr,
+					      save_index_entry(&im->manifest_blob, NULL, NULL));
 	}
 	return json_pack("{s:i, s:s, s:o*}", "schemaVersion", 2, "mediaType", MEDIA_OCI_INDEX,
 			 "manifests", arr);
@@ -688,8 +692,8 @@ static int put_archive(struct save *sv, int out_fd, struct err *err)
 	return 0;
 }
 
-static int save_run(struct save *sv, const char *const *ids, const char *const *names,
-		    size_t n, int out_fd, struct err *err)
+static int save_run(struct save *sv, const char *const *ids, const char *const *names, size_t n,
+		    int out_fd, struct err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct save_image *im = image_slot(sv, ids[i], err);
@@ -739,8 +743,8 @@ int image_save(struct store *s, const char *const *ids, const char *const *names
 	if (n == 0)
 		return err_set(err, EINVAL, "save: no image given");
 	if (strcmp(sv.comp, "none") && strcmp(sv.comp, "gzip") && strcmp(sv.comp, "zstd"))
-		return err_set(err, EINVAL, "save: unknown compression %.32s: use gzip, zstd or none",
-			       sv.comp);
+		return err_set(err, EINVAL,
+			       "save: unknown compression %.32s: use gzip, zstd or none", sv.comp);
 	if (storage_staging_new(s, &sv.st, err) < 0)
 		return -1;
 	rc = save_run(&sv, ids, names, n, out_fd, err);

@@ -33,14 +33,13 @@ const char *save_layer_media(const char *compression);
 int save_repo_tag(const char *name, char *repo, size_t rlen, char *tag, size_t tlen);
 
 /* An OCI image manifest (schema 2) for a config and its layers. */
-json_t *save_oci_manifest(const struct save_blob *config, const struct save_blob *layers,
-			  size_t n, const char *layer_media);
+json_t *save_oci_manifest(const struct save_blob *config, const struct save_blob *layers, size_t n,
+			  const char *layer_media);
 
 /* An index.json descriptor of a manifest; name (familiar) adds the
  * annotations Docker 25 writes: io.containerd.image.name (full reference)
  * and org.opencontainers.image.ref.name (ref_name). */
-json_t *save_index_entry(const struct save_blob *manifest, const char *name,
-			 const char *ref_name);
+json_t *save_index_entry(const struct save_blob *manifest, const char *name, const char *ref_name);
 
 /* Replace rootfs.diff_ids of a config (a layer that no longer hashes as
  * its config says); returns 0 or -1 with err. */

@@ -283,8 +283,8 @@ static int name_push(struct tw *t, size_t *saved, const char *name)
 
 	*saved = len;
 	if (len + n + 2 > sizeof(t->path))
-		return err_set(t->err, ENAMETOOLONG, "write layer tar: path too long: %s%s", t->path,
-			       name);
+		return err_set(t->err, ENAMETOOLONG, "write layer tar: path too long: %s%s",
+			       t->path, name);
 	memcpy(t->path + len, name, n + 1);
 	return 0;
 }
@@ -345,7 +345,8 @@ static __attribute__((noinline)) int add_xattrs(struct tw *t, struct src *s)
 	return 0;
 }
 
-static __attribute__((noinline)) void header_init(struct tw *t, const char *path, const struct stat *st)
+static __attribute__((noinline)) void header_init(struct tw *t, const char *path,
+						  const struct stat *st)
 {
 	archive_entry_clear(t->e);
 	archive_entry_copy_pathname(t->e, path);
@@ -366,8 +367,8 @@ static int header_write(struct tw *t)
 
 /* An empty regular file standing for a deletion (".wh.NAME", ".wh..wh..opq"),
  * mode 0, owned by root, mtime 0. */
-static __attribute__((noinline)) int write_marker(struct tw *t, const char *dir_prefix, const char *name,
-			const struct stat *st)
+static __attribute__((noinline)) int write_marker(struct tw *t, const char *dir_prefix,
+						  const char *name, const struct stat *st)
 {
 	char path[PATH_MAX];
 	struct stat m = *st;
@@ -431,8 +432,8 @@ static int write_regular(struct tw *t, struct src *s)
 	{
 		struct stat now;
 		if (fstat(fd, &now) < 0 || !S_ISREG(now.st_mode) || now.st_ino != s->st.st_ino)
-			return err_set(t->err, EAGAIN, "write layer tar: %s changed while it was read",
-				       t->path);
+			return err_set(t->err, EAGAIN,
+				       "write layer tar: %s changed while it was read", t->path);
 	}
 	archive_entry_set_size(t->e, s->st.st_size);
 	if (header_write(t) < 0)
@@ -480,7 +481,11 @@ static int write_dir(struct tw *t, struct src *s)
 }
 
 /* What a name in a layer of form wf stands for. */
-enum kind { K_SKIP, K_ENTRY, K_WHITEOUT };
+enum kind {
+	K_SKIP,
+	K_ENTRY,
+	K_WHITEOUT
+};
 
 static enum kind classify(const struct tw *t, const struct src *s)
 {
@@ -700,8 +705,9 @@ int image_layer_write_tar_unhashed(int src_dirfd, enum whiteout_form wf, const c
 				   image_write_fn wr, void *wctx, struct image_tar_result *res,
 				   struct err *err)
 {
-	struct tw t = { .wr = wr, .wctx = wctx, .wf = wf, .skip = skip, .err = err,
-			.unhashed = true };
+	struct tw t = {
+		.wr = wr, .wctx = wctx, .wf = wf, .skip = skip, .err = err, .unhashed = true
+	};
 
 	return write_tar(&t, src_dirfd, "none", res);
 }

@@ -43,8 +43,8 @@ struct unpack {
 	struct image_layer_stream *in;
 	struct image_tar_split *split; /* records the tar for save/push, or NULL */
 	struct image_unpack_result *res;
-	const char *name; /* entry name as in the tar, for messages */
-	char path[PATH_MAX]; /* its clean path below the root */
+	const char *name;      /* entry name as in the tar, for messages */
+	char path[PATH_MAX];   /* its clean path below the root */
 	char parent[PATH_MAX]; /* last parent opened (entries come grouped by dir) */
 	int parent_fd;
 	struct dir_meta *dirs;
@@ -139,7 +139,8 @@ static int parent_error(struct unpack *u, const char *dir, int e, struct err *er
 		snprintf(why, sizeof(why), "refusing to write through symlink %s",
 			 printable(dir, buf, sizeof(buf)));
 	else if (e == ENOTDIR)
-		snprintf(why, sizeof(why), "%s is not a directory", printable(dir, buf, sizeof(buf)));
+		snprintf(why, sizeof(why), "%s is not a directory",
+			 printable(dir, buf, sizeof(buf)));
 	else
 		snprintf(why, sizeof(why), "open %s: %s", printable(dir, buf, sizeof(buf)),
 			 strerror(e));
@@ -248,8 +249,7 @@ static void forget_below(struct unpack *u, const char *dir)
 /* Make room for u->path (named base in pfd), as tar does: a later entry
  * replaces an earlier one, a dir over a dir only changes metadata. Returns
  * 1 when an existing dir was kept. */
-static int clear_name(struct unpack *u, int pfd, const char *base, bool want_dir,
-		      struct err *err)
+static int clear_name(struct unpack *u, int pfd, const char *base, bool want_dir, struct err *err)
 {
 	struct stat st;
 
@@ -318,7 +318,8 @@ static int set_xattrs(struct unpack *u, int fd, int pfd, const char *base, struc
 		int r;
 		if (image_xattr_forbidden(name))
 			continue;
-		r = fd >= 0 ? fsetxattr(fd, name, val, size, 0) : lsetxattr(proc, name, val, size, 0);
+		r = fd >= 0 ? fsetxattr(fd, name, val, size, 0) :
+			      lsetxattr(proc, name, val, size, 0);
 		if (r < 0 && !tolerable(u, errno))
 			return err_sys(err, errno, "set xattr %s on %s", name, u->path);
 	}
@@ -549,7 +550,9 @@ static int write_node(struct unpack *u, struct archive_entry *e, int pfd, const 
 		      struct err *err)
 {
 	mode_t type = archive_entry_filetype(e);
-	dev_t dev = type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+	dev_t dev = type == AE_IFIFO ?
+			    0 :
+			    makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
 
 	if (make_node(u, pfd, base, type | (archive_entry_perm(e) & 0777), dev, err) < 0)
 		return -1;
@@ -599,20 +602,14 @@ static int write_entry(struct unpack *u, struct archive *a, struct archive_entry
 	if (archive_entry_hardlink(e))
 		return write_hardlink(u, e, pfd, base, err);
 	switch (archive_entry_filetype(e)) {
-	case AE_IFREG:
-		return write_file(u, a, e, pfd, base, true, err);
-	case AE_IFDIR:
-		return write_dir(u, e, pfd, base, err);
-	case AE_IFLNK:
-		return write_symlink(u, e, pfd, base, err);
+	case AE_IFREG: return write_file(u, a, e, pfd, base, true, err);
+	case AE_IFDIR: return write_dir(u, e, pfd, base, err);
+	case AE_IFLNK: return write_symlink(u, e, pfd, base, err);
 	case AE_IFCHR:
 	case AE_IFBLK:
-	case AE_IFIFO:
-		return write_node(u, e, pfd, base, err);
-	case AE_IFSOCK:
-		return 0; /* a socket is only meaningful to the process that bound it */
-	default:
-		return bad_entry(u, EINVAL, "unsupported entry type", err);
+	case AE_IFIFO: return write_node(u, e, pfd, base, err);
+	case AE_IFSOCK: return 0; /* a socket is only meaningful to the process that bound it */
+	default: return bad_entry(u, EINVAL, "unsupported entry type", err);
 	}
 }
 
@@ -655,8 +652,11 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 	if (!u->name)
 		return err_set(err, EINVAL, "invalid tar entry: no name");
 	if (image_entry_name_clean(u->name, u->path, sizeof(u->path)) < 0)
-		return bad_entry(u, errno, errno == EXDEV ? "path escapes the layer" :
-				 errno == EINVAL ? "empty name" : "name too long", err);
+		return bad_entry(u, errno,
+				 errno == EXDEV  ? "path escapes the layer" :
+				 errno == EINVAL ? "empty name" :
+						   "name too long",
+				 err);
 	if (!u->path[0])
 		return write_root(u, e, err);
 	slash = strrchr(u->path, '/');
@@ -672,14 +672,10 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 	if (pfd < 0)
 		return -1;
 	switch (act) {
-	case WHITEOUT_ACT_OPAQUE:
-		return write_opaque(u, pfd, err);
-	case WHITEOUT_ACT_CHARDEV:
-		return write_whiteout(u, pfd, err);
-	case WHITEOUT_ACT_EMPTY_FILE:
-		return write_file(u, a, e, pfd, base, false, err);
-	default:
-		return write_entry(u, a, e, pfd, base, err);
+	case WHITEOUT_ACT_OPAQUE: return write_opaque(u, pfd, err);
+	case WHITEOUT_ACT_CHARDEV: return write_whiteout(u, pfd, err);
+	case WHITEOUT_ACT_EMPTY_FILE: return write_file(u, a, e, pfd, base, false, err);
+	default: return write_entry(u, a, e, pfd, base, err);
 	}
 }
 

@@ -235,16 +235,11 @@ static ssize_t tar_read(struct archive *a, void *data, const void **buf)
 static const char *filter_name(struct archive *a)
 {
 	switch (archive_filter_code(a, 0)) {
-	case ARCHIVE_FILTER_GZIP:
-		return "gzip";
-	case ARCHIVE_FILTER_ZSTD:
-		return "zstd";
-	case ARCHIVE_FILTER_XZ:
-		return "xz";
-	case ARCHIVE_FILTER_BZIP2:
-		return "bzip2";
-	default:
-		return "none";
+	case ARCHIVE_FILTER_GZIP: return "gzip";
+	case ARCHIVE_FILTER_ZSTD: return "zstd";
+	case ARCHIVE_FILTER_XZ: return "xz";
+	case ARCHIVE_FILTER_BZIP2: return "bzip2";
+	default: return "none";
 	}
 }
 

@@ -28,16 +28,13 @@ enum whiteout_kind image_whiteout_classify(const char *base, const char **target
 enum whiteout_action image_whiteout_action(enum whiteout_kind kind, enum whiteout_form wf)
 {
 	switch (kind) {
-	case WHITEOUT_KIND_NONE:
-		return WHITEOUT_ACT_ENTRY;
+	case WHITEOUT_KIND_NONE: return WHITEOUT_ACT_ENTRY;
 	case WHITEOUT_KIND_OPAQUE:
 		return wf == WHITEOUT_OVERLAY ? WHITEOUT_ACT_OPAQUE : WHITEOUT_ACT_EMPTY_FILE;
 	case WHITEOUT_KIND_FILE:
 		return wf == WHITEOUT_OVERLAY ? WHITEOUT_ACT_CHARDEV : WHITEOUT_ACT_EMPTY_FILE;
-	case WHITEOUT_KIND_META:
-		return WHITEOUT_ACT_SKIP;
-	case WHITEOUT_KIND_BAD:
-		break;
+	case WHITEOUT_KIND_META: return WHITEOUT_ACT_SKIP;
+	case WHITEOUT_KIND_BAD: break;
 	}
 	return WHITEOUT_ACT_REJECT;
 }

@@ -101,10 +101,11 @@ static int check_path(const char *argv0, char *out, size_t len, struct err *err)
 	if (errno == EISDIR)
 		return err_set(err, RUNTIME_ERR_CANNOT_EXEC, "exec: \"%s\": is a directory", argv0);
 	if (errno == EACCES)
-		return err_set(err, RUNTIME_ERR_CANNOT_EXEC, "exec: \"%s\": permission denied", argv0);
+		return err_set(err, RUNTIME_ERR_CANNOT_EXEC, "exec: \"%s\": permission denied",
+			       argv0);
 	if (errno == ENOENT || errno == ENOTDIR)
-		return err_set(err, RUNTIME_ERR_NOT_FOUND, "exec: \"%s\": stat %s: no such file or directory",
-			       argv0, argv0);
+		return err_set(err, RUNTIME_ERR_NOT_FOUND,
+			       "exec: \"%s\": stat %s: no such file or directory", argv0, argv0);
 	return err_sys(err, errno, "exec: \"%s\": stat %s", argv0, argv0);
 }
 
@@ -113,7 +114,8 @@ int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len, s
 	const char *path, *p;
 
 	if (!argv0 || !*argv0)
-		return err_set(err, RUNTIME_ERR_NOT_FOUND, "exec: \"\": executable file not found in $PATH");
+		return err_set(err, RUNTIME_ERR_NOT_FOUND,
+			       "exec: \"\": executable file not found in $PATH");
 	if (strchr(argv0, '/'))
 		return check_path(argv0, out, len, err);
 	path = env_get(env, "PATH");
@@ -132,5 +134,6 @@ int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len, s
 		if (!*p)
 			break;
 	}
-	return err_set(err, RUNTIME_ERR_NOT_FOUND, "exec: \"%s\": executable file not found in $PATH", argv0);
+	return err_set(err, RUNTIME_ERR_NOT_FOUND,
+		       "exec: \"%s\": executable file not found in $PATH", argv0);
 }

@@ -215,7 +215,8 @@ static void __attribute__((noreturn)) exec_helper(const struct exec_ctx *x)
 	struct err err = { 0 };
 	pid_t pid;
 
-	if (join_cgroups(x->init_pid, &err) < 0 || join_namespaces(x->init_pid, x->userns, &err) < 0)
+	if (join_cgroups(x->init_pid, &err) < 0 ||
+	    join_namespaces(x->init_pid, x->userns, &err) < 0)
 		exec_fail(x->sync_fd, &err);
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {

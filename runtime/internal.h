@@ -17,7 +17,7 @@ struct rt_security {
 	uint64_t bounding;  /* capability bit masks (bit n = CAP n) */
 	uint64_t effective; /* for root; a non-root user gets 0 eff/perm */
 	bool no_new_privs;
-	void *seccomp_bpf;  /* struct sock_fprog *, NULL = unconfined */
+	void *seccomp_bpf; /* struct sock_fprog *, NULL = unconfined */
 };
 int rt_security_prepare(const struct runtime_spec *spec, struct rt_security *sec,
 			struct err *err) WUR;
@@ -27,8 +27,8 @@ void rt_security_release(struct rt_security *sec);
  * bounding set, setgroups/setgid/setuid (keeping caps only for uid 0),
  * eff/perm/inh = mask for uid 0 and empty otherwise, ambient cleared,
  * no_new_privs, then seccomp when no_new_privs. */
-int rt_security_apply(const struct rt_security *sec, uid_t uid, gid_t gid,
-		      const gid_t *groups, size_t n_groups, struct err *err) WUR;
+int rt_security_apply(const struct rt_security *sec, uid_t uid, gid_t gid, const gid_t *groups,
+		      size_t n_groups, struct err *err) WUR;
 /* Docker's default capability mask (0xa80425fb). */
 uint64_t rt_caps_default(void);
 /* "NET_ADMIN" / "CAP_NET_ADMIN" (any case) -> number, -1 if unknown. */
@@ -43,7 +43,7 @@ struct rt_seccomp_capgroup {
 	int cap;                  /* CAP_* number */
 	const char *const *names; /* NULL-terminated */
 };
-extern const char *const rt_seccomp_allow[];                   /* NULL-terminated */
+extern const char *const rt_seccomp_allow[];                    /* NULL-terminated */
 extern const struct rt_seccomp_capgroup rt_seccomp_cap_allow[]; /* ends with names NULL */
 /* Compile the default profile for capability mask caps into a heap
  * struct sock_fprog (*prog); free it with rt_seccomp_free. */
@@ -69,8 +69,8 @@ struct rt_user {
  * container's /etc/passwd and /etc/group, read beneath root_fd (the new
  * root after pivot_root, i.e. open("/")). Numeric ids need no entry;
  * unknown names are an error ("unable to find user NAME"). */
-int rt_user_resolve(int root_fd, const char *spec, char *const *add_groups,
-		    struct rt_user *u, struct err *err) WUR;
+int rt_user_resolve(int root_fd, const char *spec, char *const *add_groups, struct rt_user *u,
+		    struct err *err) WUR;
 
 /* ---- rlimits (runtime/caps.c) ------------------------------------------- */
 int rt_rlimits_apply(const struct runtime_spec *spec, struct err *err) WUR;
@@ -138,7 +138,6 @@ int rt_exec_failed(const char *argv0, int e, struct err *err);
 /* Find argv[0] in PATH (from env, default Docker's) inside the new root.
  * ENOENT -> "exec: \"x\": executable file not found in $PATH"; EACCES ->
  * permission denied. Writes the resolved path into out. */
-int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len,
-		   struct err *err) WUR;
+int rt_exec_lookup(const char *argv0, char *const *env, char *out, size_t len, struct err *err) WUR;
 
 #endif

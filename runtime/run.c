@@ -371,7 +371,7 @@ static int start_detached(const struct runtime_spec *spec, const struct rt_secur
 /* What runtime_run and runtime_start set up before clone. */
 struct prepared {
 	struct rt_security sec;
-	struct rt_cgroup cg;     /* made, with its limits */
+	struct rt_cgroup cg; /* made, with its limits */
 	struct rt_cg_hook hook;
 	struct runtime_spec spec; /* the caller's, with a hook that puts the
 				   * child in cg before letting it go */

@@ -51,16 +51,16 @@ struct runtime_device_rule {
  * container always gets its own cgroup: <cgroup_parent>/<cgroup_name>
  * below every hierarchy (runtime/cgroup/). */
 struct runtime_resources {
-	int64_t memory;             /* bytes (-m) */
-	int64_t memory_swap;        /* memory+swap bytes; -1 unlimited; 0 = 2 x memory */
-	int64_t memory_reservation; /* bytes, soft limit */
-	int64_t nano_cpus;          /* --cpus x 1e9; excludes cpu_quota/cpu_period */
-	int64_t cpu_quota;          /* us per period; -1 unlimited */
-	int64_t cpu_period;         /* us (1000..1000000), 0 = kernel's 100000 */
-	int64_t cpu_shares;         /* relative weight (2..262144) */
-	char *cpuset_cpus, *cpuset_mems; /* "0-2,4"; NULL = the parent's */
-	int64_t pids_limit;         /* > 0 limit; -1 unlimited */
-	int64_t blkio_weight;       /* 10..1000 */
+	int64_t memory;                      /* bytes (-m) */
+	int64_t memory_swap;                 /* memory+swap bytes; -1 unlimited; 0 = 2 x memory */
+	int64_t memory_reservation;          /* bytes, soft limit */
+	int64_t nano_cpus;                   /* --cpus x 1e9; excludes cpu_quota/cpu_period */
+	int64_t cpu_quota;                   /* us per period; -1 unlimited */
+	int64_t cpu_period;                  /* us (1000..1000000), 0 = kernel's 100000 */
+	int64_t cpu_shares;                  /* relative weight (2..262144) */
+	char *cpuset_cpus, *cpuset_mems;     /* "0-2,4"; NULL = the parent's */
+	int64_t pids_limit;                  /* > 0 limit; -1 unlimited */
+	int64_t blkio_weight;                /* 10..1000 */
 	struct runtime_device_rule *devices; /* allowed besides Docker's defaults */
 	size_t n_devices;
 	char *cgroup_parent; /* relative to each hierarchy's root; NULL = "mydocker" */
@@ -79,10 +79,10 @@ struct runtime_spec {
 	char *hostname_path, *hosts_path, *resolv_path;
 
 	/* Process */
-	char **argv; /* argv[0] resolved against PATH inside the container */
-	char **env;  /* NULL-terminated "K=V" */
-	char *cwd;   /* absolute, default "/" */
-	char *user;  /* "uid[:gid]", "name[:group]" or NULL (root): resolved in rootfs */
+	char **argv;       /* argv[0] resolved against PATH inside the container */
+	char **env;        /* NULL-terminated "K=V" */
+	char *cwd;         /* absolute, default "/" */
+	char *user;        /* "uid[:gid]", "name[:group]" or NULL (root): resolved in rootfs */
 	char **add_groups; /* NULL-terminated, or NULL */
 	bool terminal;     /* allocate a pty; the caller's stdin is a terminal */
 	bool interactive;  /* keep stdin attached */
@@ -99,7 +99,7 @@ struct runtime_spec {
 	char **cap_add;  /* NULL-terminated names like "NET_ADMIN" or "CAP_NET_ADMIN", "ALL" */
 	char **cap_drop; /* same */
 	bool no_new_privs;
-	bool seccomp;    /* Docker's default profile; false = unconfined */
+	bool seccomp; /* Docker's default profile; false = unconfined */
 	/* A host directory the runtime may keep derived data in (compiled
 	 * seccomp filters, runtime/seccomp_cache.c): private to the caller,
 	 * created 0700 if missing. NULL = no cache. */
@@ -123,9 +123,9 @@ struct runtime_spec {
 };
 
 struct runtime_result {
-	int exit_code;    /* Docker's convention: code, or 128+signal */
-	pid_t pid;        /* host pid of the container's init */
-	bool oom_killed;  /* the kernel's OOM killer killed a process of it */
+	int exit_code;   /* Docker's convention: code, or 128+signal */
+	pid_t pid;       /* host pid of the container's init */
+	bool oom_killed; /* the kernel's OOM killer killed a process of it */
 };
 
 /* Start the container and wait for it, forwarding signals and (with
@@ -166,8 +166,7 @@ int runtime_exit_code_for(const struct err *err);
  * --memory-swap below -m, ...): 0, or -1 with a one-line message. */
 int runtime_resources_check(const struct runtime_resources *r, struct err *err) WUR;
 /* Parse "c 1:3 rwm" / "a *:* m" (--device-cgroup-rule): 0 or -1 with err. */
-int runtime_device_rule_parse(const char *s, struct runtime_device_rule *rule,
-			      struct err *err) WUR;
+int runtime_device_rule_parse(const char *s, struct runtime_device_rule *rule, struct err *err) WUR;
 
 /* Remove the cgroup <parent>/<name> (parent NULL = "mydocker") below every
  * hierarchy, after killing what is left in it; a missing one is not an
@@ -187,9 +186,9 @@ void runtime_cgroup_prune(const char *parent, const char *stamp_dir);
 /* What `stats` shows, read from the cgroups of a running container's init
  * (found through /proc/<pid>/cgroup). */
 struct runtime_cgroup_stats {
-	uint64_t cpu_ns;           /* CPU time used */
-	uint64_t mem_usage;        /* bytes, page cache not counted (as docker) */
-	uint64_t mem_limit;        /* bytes; the host's memory when unlimited */
+	uint64_t cpu_ns;    /* CPU time used */
+	uint64_t mem_usage; /* bytes, page cache not counted (as docker) */
+	uint64_t mem_limit; /* bytes; the host's memory when unlimited */
 	uint64_t pids;
 	uint64_t blk_read, blk_write; /* bytes */
 };

@@ -40,8 +40,8 @@ int storage_container_umount(struct store *s, const struct storage_container *c,
 int storage_container_delete(struct store *s, const struct storage_container *c,
 			     struct err *err) WUR;
 /* Write state.json atomically (borrowed object). */
-int storage_container_set_state(struct store *s, const struct storage_container *c,
-				json_t *state, struct err *err) WUR;
+int storage_container_set_state(struct store *s, const struct storage_container *c, json_t *state,
+				struct err *err) WUR;
 /* Find by full id, unique id prefix or name. */
 int storage_container_lookup(struct store *s, const char *arg, struct storage_container *c,
 			     struct err *err) WUR;
@@ -72,7 +72,7 @@ int storage_volume_list(struct store *s, char ***names, size_t *n, struct err *e
 json_t *storage_volume_info(struct store *s, const char *name, struct err *err);
 /* Copy the image's content at ctr_path (in the merged rootfs) into an empty,
  * newly created volume, like Docker does on first use. */
-int storage_volume_copy_up(const char *merged, const char *ctr_path,
-			   const struct storage_volume *v, struct err *err) WUR;
+int storage_volume_copy_up(const char *merged, const char *ctr_path, const struct storage_volume *v,
+			   struct err *err) WUR;
 
 #endif

@@ -73,8 +73,8 @@ json_t *storage_image_record(struct store *s, const char *image_id, struct err *
 	return storage_json_read(s, rel, err);
 }
 
-int storage_dir_list(struct store *s, const char *dir, const char *suffix, char ***out,
-		     size_t *n, struct err *err)
+int storage_dir_list(struct store *s, const char *dir, const char *suffix, char ***out, size_t *n,
+		     struct err *err)
 {
 	int fd = openat(s->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t cap = 0, slen = suffix ? strlen(suffix) : 0;
@@ -232,8 +232,7 @@ int storage_image_resolve(struct store *s, const char *arg, char id[DIGEST_BUF],
 
 /* ---- commit --------------------------------------------------------------- */
 
-static int write_plan(struct storage_staging *st, const struct storage_commit *c,
-		      struct err *err)
+static int write_plan(struct storage_staging *st, const struct storage_commit *c, struct err *err)
 {
 	json_t *plan = json_pack("{s:[]}", "layers");
 	json_t *arr = json_object_get(plan, "layers");
@@ -318,10 +317,12 @@ static int commit_locked(struct store *s, struct storage_staging *st,
 		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		bool existed = true;
-		if (c->staged[i] && install_layer(s, st, c->staged[i], &c->layers[i], &existed, err) < 0)
+		if (c->staged[i] &&
+		    install_layer(s, st, c->staged[i], &c->layers[i], &existed, err) < 0)
 			return -1;
 		if (!storage_layer_exists(s, c->layers[i].chain_id))
-			return err_set(err, ENOENT, "layer %.19s is missing", c->layers[i].chain_id);
+			return err_set(err, ENOENT, "layer %.19s is missing",
+				       c->layers[i].chain_id);
 	}
 	if (storage_blob_put(s, c->config, c->config_len, image_id, err) < 0)
 		return -1;
@@ -368,7 +369,7 @@ static bool list_has(json_t *arr, const char *chain_hex)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		const char *c = json_string_value(v);
 		if (c && strcmp(digest_hex(c), chain_hex) == 0)
 			return true;
@@ -432,7 +433,7 @@ static int delete_locked(struct store *s, const char *image_id, struct err *err)
 		json_decref(rec);
 		return -1;
 	}
-	json_object_foreach_safe(refs, tmp, key, v) {
+	json_object_foreach_safe (refs, tmp, key, v) {
 		if (strcmp(json_string_value(v) ? json_string_value(v) : "", image_id) == 0)
 			json_object_del(refs, key);
 	}
@@ -445,7 +446,8 @@ static int delete_locked(struct store *s, const char *image_id, struct err *err)
 	}
 	/* Top layer first, so a crash half-way leaves a shorter valid chain. */
 	for (i = json_array_size(json_object_get(rec, "layers")); i-- > 0;) {
-		const char *chain = json_string_value(json_array_get(json_object_get(rec, "layers"), i));
+		const char *chain =
+			json_string_value(json_array_get(json_object_get(rec, "layers"), i));
 		struct err e = { 0 };
 		if (!chain || !digest_valid(chain) || any_user(s, digest_hex(chain), image_id))
 			continue;

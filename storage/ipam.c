@@ -50,7 +50,8 @@ int ipam_cidr_parse(const char *s, struct ipam_cidr *c, struct err *err)
 	if (a & ~mask_of((int)prefix)) {
 		char net[INET_ADDRSTRLEN];
 		ipam_ip_format(a & mask_of((int)prefix), net, sizeof(net));
-		return err_set(err, EINVAL, "invalid subnet %s: it should be %s/%ld", s, net, prefix);
+		return err_set(err, EINVAL, "invalid subnet %s: it should be %s/%ld", s, net,
+			       prefix);
 	}
 	c->addr = a;
 	c->prefix = (int)prefix;
@@ -99,8 +100,8 @@ int ipam_pick(const struct ipam_cidr *c, uint32_t gw, const uint32_t *taken, siz
 	if (want) {
 		ipam_ip_format(want, ip, sizeof(ip));
 		if (want < first || want > last)
-			return err_set(err, EINVAL, "no configured subnet contains IP address %s (%s)",
-				       ip, sub);
+			return err_set(err, EINVAL,
+				       "no configured subnet contains IP address %s (%s)", ip, sub);
 		if (want == gw || in_list(want, taken, n))
 			return err_set(err, EADDRINUSE, "Address already in use: %s", ip);
 		*out = want;
@@ -132,8 +133,7 @@ static bool pool_next(size_t i, struct ipam_cidr *c)
 	return false;
 }
 
-int ipam_pool_pick(const struct ipam_cidr *used, size_t n, struct ipam_cidr *out,
-		   struct err *err)
+int ipam_pool_pick(const struct ipam_cidr *used, size_t n, struct ipam_cidr *out, struct err *err)
 {
 	struct ipam_cidr c;
 
@@ -146,6 +146,7 @@ int ipam_pool_pick(const struct ipam_cidr *used, size_t n, struct ipam_cidr *out
 			return 0;
 		}
 	}
-	return err_set(err, EADDRNOTAVAIL,
-		       "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+	return err_set(
+		err, EADDRNOTAVAIL,
+		"could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
 }

@@ -189,12 +189,15 @@ static int check_overlap(struct store *s, const struct storage_network *n, struc
 		struct storage_network o;
 		struct err e = { 0 };
 		json_t *j = net_load(s, names[i], &e);
-		if (j && net_from_json(j, &o, &e) == 0 && ipam_cidr_overlap(&o.subnet, &n->subnet)) {
+		if (j && net_from_json(j, &o, &e) == 0 &&
+		    ipam_cidr_overlap(&o.subnet, &n->subnet)) {
 			char a[32], b[32];
 			ipam_cidr_format(&n->subnet, a, sizeof(a));
 			ipam_cidr_format(&o.subnet, b, sizeof(b));
-			rc = err_set(err, EEXIST, "Pool overlaps with other one on this address space: %s overlaps network %s (%s)",
-				     a, o.name, b);
+			rc = err_set(
+				err, EEXIST,
+				"Pool overlaps with other one on this address space: %s overlaps network %s (%s)",
+				a, o.name, b);
 		}
 		json_decref(j);
 	}
@@ -249,8 +252,10 @@ int storage_network_create(struct store *s, struct storage_network *n, struct er
 	int rc;
 
 	if (!storage_name_is_valid(n->name) || strlen(n->name) >= sizeof(n->name))
-		return err_set(err, EINVAL, "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-			       n->name);
+		return err_set(
+			err, EINVAL,
+			"invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+			n->name);
 	if (!ipam_cidr_contains(&n->subnet, n->gateway) || n->gateway == n->subnet.addr)
 		return err_set(err, EINVAL, "gateway is not a host address of the subnet");
 	if (storage_lock(s, err) < 0)
@@ -260,8 +265,7 @@ int storage_network_create(struct store *s, struct storage_network *n, struct er
 	return rc;
 }
 
-static int find_by_id(struct store *s, const char *arg, struct storage_network *n,
-		      struct err *err)
+static int find_by_id(struct store *s, const char *arg, struct storage_network *n, struct err *err)
 {
 	char **names;
 	size_t cnt, hits = 0;
@@ -280,8 +284,9 @@ static int find_by_id(struct store *s, const char *arg, struct storage_network *
 	storage_strv_free(names, cnt);
 	if (hits == 1)
 		return 0;
-	return err_set(err, ENOENT, hits ? "network %s is ambiguous (%zu matches)" : "network %s not found",
-		       arg, hits);
+	return err_set(err, ENOENT,
+		       hits ? "network %s is ambiguous (%zu matches)" : "network %s not found", arg,
+		       hits);
 }
 
 int storage_network_get(struct store *s, const char *arg, struct storage_network *n,
@@ -362,7 +367,7 @@ static void ep_from_json(const char *cid, json_t *j, struct storage_endpoint *ep
 		for (int k = 0; k < 6; k++)
 			ep->mac[k] = (unsigned char)m[k];
 	ep->pid = (pid_t)json_integer_value(json_object_get(j, "Pid"));
-	json_array_foreach(json_object_get(j, "Ports"), i, v) {
+	json_array_foreach (json_object_get(j, "Ports"), i, v) {
 		if (ep->n_ports < STORAGE_EP_MAX_PORTS)
 			snprintf(ep->ports[ep->n_ports++], sizeof(ep->ports[0]), "%s",
 				 json_string_value(v) ?: "");
@@ -388,13 +393,13 @@ static json_t *ep_to_json(const struct storage_endpoint *ep, int prefix)
 }
 
 /* Drop stale endpoints from the record (appending them to *stale). */
-static int reap_json(struct store *s, json_t *eps, struct storage_endpoint **stale,
-		     size_t *n_stale, bool *changed, struct err *err)
+static int reap_json(struct store *s, json_t *eps, struct storage_endpoint **stale, size_t *n_stale,
+		     bool *changed, struct err *err)
 {
 	const char *cid;
 	json_t *ep, *tmp;
 
-	json_object_foreach_safe(eps, tmp, cid, ep) {
+	json_object_foreach_safe (eps, tmp, cid, ep) {
 		struct storage_endpoint *nv;
 		if (ep_live(s, cid, ep))
 			continue;
@@ -435,7 +440,7 @@ static int alloc_locked(struct store *s, const char *net, struct storage_endpoin
 	taken = calloc(json_object_size(eps) + 1, sizeof(*taken));
 	if (!taken)
 		return err_set(err, ENOMEM, "out of memory");
-	json_object_foreach(eps, cid, v) {
+	json_object_foreach (eps, cid, v) {
 		struct storage_endpoint o;
 		ep_from_json(cid, v, &o);
 		taken[cnt++] = o.ip;
@@ -443,8 +448,11 @@ static int alloc_locked(struct store *s, const char *net, struct storage_endpoin
 	if (ipam_pick(&n.subnet, n.gateway, taken, cnt, ep->ip, &ep->ip, err) < 0)
 		return err_prefix(err, "network %s", n.name);
 	if (!ep->mac[0] && !ep->mac[1] && !ep->mac[2]) {
-		unsigned char mac[6] = { 0x02, 0x42, (unsigned char)(ep->ip >> 24),
-					 (unsigned char)(ep->ip >> 16), (unsigned char)(ep->ip >> 8),
+		unsigned char mac[6] = { 0x02,
+					 0x42,
+					 (unsigned char)(ep->ip >> 24),
+					 (unsigned char)(ep->ip >> 16),
+					 (unsigned char)(ep->ip >> 8),
 					 (unsigned char)ep->ip };
 		memcpy(ep->mac, mac, 6);
 	}
@@ -469,8 +477,8 @@ int storage_network_alloc(struct store *s, const char *net, struct storage_endpo
 	return rc;
 }
 
-int storage_network_set_pid(struct store *s, const char *net, const char *container_id,
-			    pid_t pid, struct err *err)
+int storage_network_set_pid(struct store *s, const char *net, const char *container_id, pid_t pid,
+			    struct err *err)
 {
 	json_t *j, *ep;
 	int rc = -1;
@@ -531,7 +539,7 @@ int storage_network_endpoints(struct store *s, const char *net, struct storage_e
 	*out = calloc(json_object_size(eps) + 1, sizeof(**out));
 	if (!*out)
 		return err_set(err, ENOMEM, "out of memory");
-	json_object_foreach(eps, cid, v) {
+	json_object_foreach (eps, cid, v) {
 		if (ep_live(s, cid, v))
 			ep_from_json(cid, v, &(*out)[(*n)++]);
 	}
@@ -568,10 +576,12 @@ static int remove_locked(struct store *s, const char *name, struct err *err)
 	if (!j)
 		return -1;
 	eps = json_object_get(j, "Containers");
-	json_object_foreach(eps, cid, v) {
+	json_object_foreach (eps, cid, v) {
 		if (ep_live(s, cid, v))
-			return err_set(err, EBUSY, "error while removing network: network %s has active endpoints (%s)",
-				       name, jstr(v, "Name"));
+			return err_set(
+				err, EBUSY,
+				"error while removing network: network %s has active endpoints (%s)",
+				name, jstr(v, "Name"));
 	}
 	net_rel(rel, sizeof(rel), name);
 	if (unlinkat(s->root_fd, rel, 0) < 0)

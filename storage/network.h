@@ -86,7 +86,7 @@ struct storage_endpoint {
 	char ifname[16];    /* eth0, eth1... */
 	uint32_t ip;        /* host order */
 	unsigned char mac[6];
-	pid_t pid;          /* container init, 0 until started */
+	pid_t pid;                            /* container init, 0 until started */
 	char ports[STORAGE_EP_MAX_PORTS][32]; /* "tcp:0.0.0.0:8080:80", caller's format */
 	size_t n_ports;
 };
@@ -98,8 +98,8 @@ struct storage_endpoint {
  * so their host side can be undone. */
 int storage_network_alloc(struct store *s, const char *net, struct storage_endpoint *ep,
 			  struct storage_endpoint **stale, size_t *n_stale, struct err *err) WUR;
-int storage_network_set_pid(struct store *s, const char *net, const char *container_id,
-			    pid_t pid, struct err *err) WUR;
+int storage_network_set_pid(struct store *s, const char *net, const char *container_id, pid_t pid,
+			    struct err *err) WUR;
 /* Release the endpoint of container_id; *out (may be NULL) gets it. 0 if
  * released, 1 if there was none. */
 int storage_network_release(struct store *s, const char *net, const char *container_id,

@@ -20,8 +20,8 @@
 #include "storage/drivers/driver.h"
 #include "storage/storage_internal.h"
 
-static const char *const store_dirs[] = { "blobs", "blobs/sha256", "layers", "images",
-					  "containers", "volumes", "tmp" };
+static const char *const store_dirs[] = { "blobs",      "blobs/sha256", "layers", "images",
+					  "containers", "volumes",      "tmp" };
 
 static int make_layout(struct store *s, struct err *err)
 {
@@ -45,9 +45,10 @@ static int choose_driver(struct store *s, const char *want, struct err *err)
 	if (fs_read_all(s->root_fd, "driver", &saved, NULL, 64, &e2) == 0) {
 		saved[strcspn(saved, "\n")] = '\0';
 		if (want && strcmp(want, saved) != 0)
-			return err_set(err, EINVAL,
-				       "store %s uses storage driver %s, not %s (use another --root)",
-				       s->root, saved, want);
+			return err_set(
+				err, EINVAL,
+				"store %s uses storage driver %s, not %s (use another --root)",
+				s->root, saved, want);
 		d = graph_driver_by_name(saved);
 		if (!d)
 			return err_set(err, EINVAL, "store %s: unknown storage driver %s", s->root,
@@ -56,7 +57,8 @@ static int choose_driver(struct store *s, const char *want, struct err *err)
 		d = graph_driver_by_name(want);
 		if (!d)
 			return err_set(err, EINVAL,
-				       "unknown storage driver \"%s\": use overlay, aufs or vfs", want);
+				       "unknown storage driver \"%s\": use overlay, aufs or vfs",
+				       want);
 		if (!d->supported(s->root))
 			return err_set(err, ENOTSUP,
 				       "storage driver %s is not supported on this system", want);
@@ -64,7 +66,8 @@ static int choose_driver(struct store *s, const char *want, struct err *err)
 		d = graph_driver_pick(s->root);
 	}
 	s->driver = d;
-	if (!saved && fs_write_atomic(s->root_fd, "driver", d->name, strlen(d->name), 0600, err) < 0)
+	if (!saved &&
+	    fs_write_atomic(s->root_fd, "driver", d->name, strlen(d->name), 0600, err) < 0)
 		return -1;
 	return 0;
 }
@@ -204,7 +207,7 @@ static void rollback_txn(struct store *s, int dirfd)
 	if (fs_read_all(dirfd, "txn.json", &buf, NULL, 1 << 20, &e) < 0)
 		return;
 	plan = json_loads(buf, 0, NULL);
-	json_array_foreach(json_object_get(plan, "layers"), i, v) {
+	json_array_foreach (json_object_get(plan, "layers"), i, v) {
 		const char *hex = json_string_value(v);
 		char rel[80];
 		if (!hex || !digest_hex_valid(hex) || storage_layer_referenced(s, hex))
@@ -305,8 +308,7 @@ int storage_blob_put(struct store *s, const void *data, size_t len, char digest[
 	return fs_write_atomic(s->root_fd, rel, data, len, 0600, err);
 }
 
-int storage_blob_get(struct store *s, const char *digest, char **data, size_t *len,
-		     struct err *err)
+int storage_blob_get(struct store *s, const char *digest, char **data, size_t *len, struct err *err)
 {
 	char rel[128], check[DIGEST_BUF];
 
@@ -398,10 +400,10 @@ int storage_layer_get(struct store *s, const char *chain_id, struct storage_laye
 
 json_t *storage_layer_json(const struct storage_layer *l)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "chain_id", l->chain_id,
-			 "diff_id", l->diff_id, "parent", l->parent, "blob_digest",
-			 l->blob_digest, "blob_media_type", l->blob_media_type, "size",
-			 (json_int_t)l->size, "blob_size", (json_int_t)l->blob_size);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "chain_id", l->chain_id, "diff_id",
+			 l->diff_id, "parent", l->parent, "blob_digest", l->blob_digest,
+			 "blob_media_type", l->blob_media_type, "size", (json_int_t)l->size,
+			 "blob_size", (json_int_t)l->blob_size);
 }
 
 void storage_strv_free(char **v, size_t n)

@@ -16,14 +16,17 @@
 /* How a layer directory records deletions. overlay: 0:0 char devices and
  * trusted.overlay.opaque=y; OCI: ".wh.NAME" files and ".wh..wh..opq"
  * (aufs reads these natively; vfs applies them when it copies). */
-enum whiteout_form { WHITEOUT_OVERLAY, WHITEOUT_OCI };
+enum whiteout_form {
+	WHITEOUT_OVERLAY,
+	WHITEOUT_OCI
+};
 
 struct graph_driver; /* storage/drivers/driver.h */
 
 struct store {
 	char root[PATH_MAX];
 	int root_fd;
-	int lock_fd;    /* the store lock file, flock()ed while lock_depth > 0 */
+	int lock_fd; /* the store lock file, flock()ed while lock_depth > 0 */
 	int lock_depth;
 	const struct graph_driver *driver;
 };

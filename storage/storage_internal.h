@@ -17,8 +17,8 @@ void storage_blob_remove(struct store *s, const char *digest);
 /* Names in dir (below the store root) ending in suffix (stripped; NULL:
  * any), dot files left out, as a vector for storage_strv_free. A missing
  * dir is empty. */
-int storage_dir_list(struct store *s, const char *dir, const char *suffix, char ***out,
-		     size_t *n, struct err *err) WUR;
+int storage_dir_list(struct store *s, const char *dir, const char *suffix, char ***out, size_t *n,
+		     struct err *err) WUR;
 /* Read a JSON file under the store root; NULL with err set on failure. */
 json_t *storage_json_read(struct store *s, const char *rel, struct err *err);
 int storage_json_write(struct store *s, const char *rel, json_t *j, struct err *err) WUR;

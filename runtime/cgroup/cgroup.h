@@ -23,7 +23,12 @@
 #define RT_CG_MAX_HIER 16
 #define RT_CG_PATH 256
 
-enum rt_cg_mode { RT_CG_NONE, RT_CG_V1, RT_CG_V2, RT_CG_HYBRID };
+enum rt_cg_mode {
+	RT_CG_NONE,
+	RT_CG_V1,
+	RT_CG_V2,
+	RT_CG_HYBRID
+};
 
 struct rt_cg_hier {
 	char mount[RT_CG_PATH]; /* host mount point, e.g. /sys/fs/cgroup/memory */
@@ -120,8 +125,8 @@ extern const struct rt_cg_ops rt_cg_v2_ops;
 struct rt_cgroup {
 	const struct rt_cg_ops *ops;
 	struct rt_cg_layout layout;
-	char parent[RT_CG_PATH]; /* "mydocker", relative, no leading '/' */
-	char rel[RT_CG_PATH];    /* "mydocker/<name>" */
+	char parent[RT_CG_PATH];   /* "mydocker", relative, no leading '/' */
+	char rel[RT_CG_PATH];      /* "mydocker/<name>" */
 	bool made[RT_CG_MAX_HIER]; /* v1: leaf created in layout.v1[i] */
 	bool made_unified;         /* leaf created in layout.unified */
 	bool privileged;           /* every device allowed */
@@ -145,8 +150,7 @@ int rt_cg_v1_set(struct rt_cgroup *cg, const struct runtime_resources *r, struct
 /* Build the BPF_PROG_TYPE_CGROUP_DEVICE program allowing rules (everything
  * else denied) into insns (struct bpf_insn[], max entries); returns the
  * instruction count or -1 if it does not fit. */
-int rt_cg_bpf_build(const struct runtime_device_rule *rules, size_t n, void *insns,
-		    size_t max);
+int rt_cg_bpf_build(const struct runtime_device_rule *rules, size_t n, void *insns, size_t max);
 /* Load the program for rules and attach it to the cgroup directory.
  * Returns the program fd (keep it until the cgroup is gone) or -1. */
 int rt_cg_bpf_attach(const char *dir, const struct runtime_device_rule *rules, size_t n,
@@ -164,8 +168,8 @@ struct rt_cg_hook {
 	int (*next)(pid_t pid, void *data, struct err *err);
 	void *next_data;
 };
-void rt_cgroup_hook(struct rt_cgroup *cg, const struct runtime_spec *spec,
-		    struct runtime_spec *out, struct rt_cg_hook *h);
+void rt_cgroup_hook(struct rt_cgroup *cg, const struct runtime_spec *spec, struct runtime_spec *out,
+		    struct rt_cg_hook *h);
 
 /* ---- mount.c: in the child, after unshare(CLONE_NEWCGROUP) ---------------- */
 /* /sys/fs/cgroup beneath root_fd: cgroup2 (v2) or a tmpfs holding one

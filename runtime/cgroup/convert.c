@@ -13,12 +13,12 @@
 
 /* Docker's default allow-list (moby oci/defaults.go, runc's AllowedDevices). */
 const struct runtime_device_rule rt_cg_default_devices[] = {
-	{ 'c', -1, -1, "m" },  { 'b', -1, -1, "m" },	/* mknod of anything */
-	{ 'c', 1, 3, "rwm" },  { 'c', 1, 8, "rwm" },	/* null, random */
-	{ 'c', 1, 7, "rwm" },  { 'c', 5, 0, "rwm" },	/* full, tty */
-	{ 'c', 1, 5, "rwm" },  { 'c', 1, 9, "rwm" },	/* zero, urandom */
-	{ 'c', 5, 1, "rwm" },  { 'c', 136, -1, "rwm" }, /* console, pts */
-	{ 'c', 5, 2, "rwm" },  { 'c', 10, 200, "rwm" }, /* ptmx, tun */
+	{ 'c', -1, -1, "m" }, { 'b', -1, -1, "m" },    /* mknod of anything */
+	{ 'c', 1, 3, "rwm" }, { 'c', 1, 8, "rwm" },    /* null, random */
+	{ 'c', 1, 7, "rwm" }, { 'c', 5, 0, "rwm" },    /* full, tty */
+	{ 'c', 1, 5, "rwm" }, { 'c', 1, 9, "rwm" },    /* zero, urandom */
+	{ 'c', 5, 1, "rwm" }, { 'c', 136, -1, "rwm" }, /* console, pts */
+	{ 'c', 5, 2, "rwm" }, { 'c', 10, 200, "rwm" }, /* ptmx, tun */
 };
 const size_t rt_cg_n_default_devices =
 	sizeof(rt_cg_default_devices) / sizeof(rt_cg_default_devices[0]);
@@ -62,7 +62,8 @@ int rt_cg_swap_v2(int64_t memory, int64_t memory_swap, int64_t *out, struct err 
 	if (memory <= 0)
 		return err_set(err, EINVAL, "unable to set swap limit without memory limit");
 	if (memory_swap < memory)
-		return err_set(err, EINVAL, "memory+swap limit (%lld) should be >= memory limit (%lld)",
+		return err_set(err, EINVAL,
+			       "memory+swap limit (%lld) should be >= memory limit (%lld)",
 			       (long long)memory_swap, (long long)memory);
 	*out = memory_swap - memory;
 	return 0;
@@ -95,14 +96,17 @@ static int check_memory(const struct runtime_resources *r, struct err *err)
 	if (r->memory > 0 && r->memory < MIN_MEMORY)
 		return err_set(err, EINVAL, "Minimum memory limit allowed is 6MB");
 	if (r->memory_swap > 0 && r->memory == 0)
-		return err_set(err, EINVAL,
-			       "You should always set the Memory limit when using Memoryswap limit, see usage");
+		return err_set(
+			err, EINVAL,
+			"You should always set the Memory limit when using Memoryswap limit, see usage");
 	if (r->memory_swap > 0 && r->memory_swap < r->memory)
-		return err_set(err, EINVAL,
-			       "Minimum memoryswap limit should be larger than memory limit, see usage");
+		return err_set(
+			err, EINVAL,
+			"Minimum memoryswap limit should be larger than memory limit, see usage");
 	if (r->memory > 0 && r->memory_reservation > r->memory)
-		return err_set(err, EINVAL,
-			       "Minimum memory limit can not be less than memory reservation limit, see usage");
+		return err_set(
+			err, EINVAL,
+			"Minimum memory limit can not be less than memory reservation limit, see usage");
 	return 0;
 }
 
@@ -119,8 +123,9 @@ static int check_cpu(const struct runtime_resources *r, struct err *err)
 	if (r->nano_cpus > 0 && rt_cg_nano_cpus_to_quota(r->nano_cpus, DEFAULT_PERIOD) < 1000)
 		return err_set(err, EINVAL, "Range of CPUs is from 0.01 to the number of CPUs");
 	if (r->cpu_period && (r->cpu_period < 1000 || r->cpu_period > 1000000))
-		return err_set(err, EINVAL,
-			       "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)");
+		return err_set(
+			err, EINVAL,
+			"CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)");
 	if (r->cpu_quota > 0 && r->cpu_quota < 1000)
 		return err_set(err, EINVAL, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
 	if (r->cpu_shares < 0)
@@ -146,8 +151,8 @@ int runtime_resources_check(const struct runtime_resources *r, struct err *err)
 			       cpuset_ok(r->cpuset_cpus) ? r->cpuset_mems : r->cpuset_cpus);
 	if (r->cgroup_parent && (strstr(r->cgroup_parent, "..") || !r->cgroup_parent[0]))
 		return err_set(err, EINVAL, "invalid --cgroup-parent \"%s\"", r->cgroup_parent);
-	if (r->cgroup_name && (strchr(r->cgroup_name, '/') || !strcmp(r->cgroup_name, "..") ||
-			       !r->cgroup_name[0]))
+	if (r->cgroup_name &&
+	    (strchr(r->cgroup_name, '/') || !strcmp(r->cgroup_name, "..") || !r->cgroup_name[0]))
 		return err_set(err, EINVAL, "invalid cgroup name \"%s\"", r->cgroup_name);
 	return 0;
 }
@@ -203,9 +208,10 @@ int runtime_device_rule_parse(const char *s, struct runtime_device_rule *rule, s
 	rule->type = type;
 	return 0;
 bad:
-	return err_set(err, EINVAL,
-		       "invalid device cgroup rule \"%s\": want TYPE MAJOR:MINOR ACCESS, e.g. \"c 1:3 rwm\"",
-		       s);
+	return err_set(
+		err, EINVAL,
+		"invalid device cgroup rule \"%s\": want TYPE MAJOR:MINOR ACCESS, e.g. \"c 1:3 rwm\"",
+		s);
 }
 
 void rt_cg_rule_str(const struct runtime_device_rule *r, char *buf, size_t len)

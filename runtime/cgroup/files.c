@@ -53,7 +53,8 @@ int rt_cg_read_key(const char *dir, const char *file, const char *key, uint64_t 
 
 	if (rt_cg_read(dir, file, buf, sizeof(buf)) < 0)
 		return -1;
-	for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (char *line = buf; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		unsigned long long v;
 		if (!strncmp(line, key, klen) && line[klen] == ' ' &&
 		    sscanf(line + klen + 1, "%llu", &v) == 1) {

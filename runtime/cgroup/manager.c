@@ -58,7 +58,8 @@ int rt_cg_init(struct rt_cgroup *cg, const struct rt_cg_layout *l, const char *p
 		return err_set(err, EINVAL, "invalid cgroup parent \"%s\"", parent);
 	if (!name[0] || strchr(name, '/') || !strcmp(name, ".."))
 		return err_set(err, EINVAL, "invalid cgroup name \"%s\"", name);
-	if ((size_t)snprintf(cg->rel, sizeof(cg->rel), "%s/%s", cg->parent, name) >= sizeof(cg->rel))
+	if ((size_t)snprintf(cg->rel, sizeof(cg->rel), "%s/%s", cg->parent, name) >=
+	    sizeof(cg->rel))
 		return err_set(err, ENAMETOOLONG, "cgroup path %s/%s too long", cg->parent, name);
 	return 0;
 }
@@ -108,8 +109,8 @@ static int join_then_next(pid_t pid, void *data, struct err *err)
 	return h->next ? h->next(pid, h->next_data, err) : 0;
 }
 
-void rt_cgroup_hook(struct rt_cgroup *cg, const struct runtime_spec *spec,
-		    struct runtime_spec *out, struct rt_cg_hook *h)
+void rt_cgroup_hook(struct rt_cgroup *cg, const struct runtime_spec *spec, struct runtime_spec *out,
+		    struct rt_cg_hook *h)
 {
 	*h = (struct rt_cg_hook){ cg, spec->on_created, spec->hook_data };
 	*out = *spec;

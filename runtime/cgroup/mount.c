@@ -32,8 +32,7 @@ static const char *base_name(const char *path)
 
 /* One v1 hierarchy at dir_fd/name, mounted by its controllers: the kernel
  * finds the existing hierarchy (cgroups(7), "Mounting v1 controllers"). */
-static int mount_v1(int dir_fd, const struct rt_cg_hier *h, unsigned long flags,
-		    struct err *err)
+static int mount_v1(int dir_fd, const struct rt_cg_hier *h, unsigned long flags, struct err *err)
 {
 	const char *name = base_name(h->mount);
 	cleanup_close int fd = -1;
@@ -68,8 +67,8 @@ static void link_comounted(int dir_fd, const struct rt_cg_hier *h)
 	}
 }
 
-static int mount_v1_all(const struct rt_cg_layout *l, int root_fd, int cg_fd,
-			unsigned long flags, struct err *err)
+static int mount_v1_all(const struct rt_cg_layout *l, int root_fd, int cg_fd, unsigned long flags,
+			struct err *err)
 {
 	const unsigned long tflags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	cleanup_close int dir_fd = -1;

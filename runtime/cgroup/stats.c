@@ -89,7 +89,8 @@ static void read_v1(const char *ctrls, const char *dir, struct runtime_cgroup_st
 	snprintf(c, sizeof(c), "%s", ctrls);
 	for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(t, "memory")) {
-			st->mem_usage = mem_usage(dir, "memory.usage_in_bytes", "total_inactive_file");
+			st->mem_usage =
+				mem_usage(dir, "memory.usage_in_bytes", "total_inactive_file");
 			st->mem_limit = mem_limit(dir, "memory.limit_in_bytes");
 		} else if (!strcmp(t, "cpuacct")) {
 			st->cpu_ns = read_u64(dir, "cpuacct.usage");

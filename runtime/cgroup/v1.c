@@ -19,7 +19,8 @@ static int cpuset_inherit(const char *dir, const char *parent, struct err *err)
 
 	for (size_t i = 0; i < 2; i++) {
 		char cur[4096], up[4096];
-		if (rt_cg_read(dir, files[i], cur, sizeof(cur)) == 0 && strspn(cur, " \n") != strlen(cur))
+		if (rt_cg_read(dir, files[i], cur, sizeof(cur)) == 0 &&
+		    strspn(cur, " \n") != strlen(cur))
 			continue;
 		if (rt_cg_read(parent, files[i], up, sizeof(up)) < 0)
 			return err_sys(err, errno, "read %s/%s", parent, files[i]);
@@ -134,8 +135,8 @@ static int set_cpu(const char *dir, const struct runtime_resources *r, struct er
 	/* Period before quota: the kernel checks the quota against it. */
 	if (r->cpu_period && set_num(dir, "cpu.cfs_period_us", r->cpu_period, err) < 0)
 		return -1;
-	if (r->cpu_quota && set_num(dir, "cpu.cfs_quota_us", r->cpu_quota < 0 ? -1 : r->cpu_quota,
-				    err) < 0)
+	if (r->cpu_quota &&
+	    set_num(dir, "cpu.cfs_quota_us", r->cpu_quota < 0 ? -1 : r->cpu_quota, err) < 0)
 		return -1;
 	return 0;
 }
@@ -146,8 +147,9 @@ static int set_blkio(const char *dir, const struct runtime_resources *r, struct 
 	const char *file = rt_cg_exists(dir, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
 
 	if (!rt_cg_exists(dir, file))
-		return err_set(err, ENOTSUP,
-			       "--blkio-weight: the kernel has no blkio weight (needs the BFQ scheduler)");
+		return err_set(
+			err, ENOTSUP,
+			"--blkio-weight: the kernel has no blkio weight (needs the BFQ scheduler)");
 	return set_num(dir, file, r->blkio_weight, err);
 }
 
@@ -188,8 +190,7 @@ int rt_cg_v1_set(struct rt_cgroup *cg, const struct runtime_resources *r, struct
 	char d[RT_CG_PATH * 2];
 	static const struct runtime_resources none;
 
-	if (leaf_of(cg, "devices", d, sizeof(d)) &&
-	    set_devices(d, cg->privileged, r, err) < 0)
+	if (leaf_of(cg, "devices", d, sizeof(d)) && set_devices(d, cg->privileged, r, err) < 0)
 		return -1;
 	if (!r)
 		r = &none;

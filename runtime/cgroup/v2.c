@@ -35,7 +35,8 @@ int rt_cg_v2_enable(const char *dir, struct err *err)
 		on[0] = '\0';
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
 		if (word_in(avail, wanted[i]) && !word_in(on, wanted[i]))
-			n += (size_t)snprintf(all + n, sizeof(all) - n, "%s+%s", n ? " " : "", wanted[i]);
+			n += (size_t)snprintf(all + n, sizeof(all) - n, "%s+%s", n ? " " : "",
+					      wanted[i]);
 	}
 	if (!n || rt_cg_write(dir, "cgroup.subtree_control", all, err) == 0)
 		return 0;
@@ -123,8 +124,9 @@ static int set_cpu(const char *leaf, const struct runtime_resources *r, struct e
 {
 	char max[64], quota[32];
 
-	if (r->cpu_shares && write_num(leaf, "cpu.weight",
-				       (int64_t)rt_cg_shares_to_weight((uint64_t)r->cpu_shares), err) < 0)
+	if (r->cpu_shares &&
+	    write_num(leaf, "cpu.weight", (int64_t)rt_cg_shares_to_weight((uint64_t)r->cpu_shares),
+		      err) < 0)
 		return -1;
 	if (!r->cpu_quota && !r->cpu_period)
 		return 0;

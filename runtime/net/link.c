@@ -141,7 +141,8 @@ bool runtime_net_link_wait_gone(const char *name, int timeout_ms)
 	 * most and is usually over before the first check. */
 	while (runtime_net_link_exists(name)) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
 			return false;
 		nanosleep(&step, NULL);
 	}
@@ -191,8 +192,8 @@ static int addr_add(struct nl *nl, int index, struct in_addr a, int prefix, cons
 {
 	int rc = nl_talk(nl, put_addr(nl, index, a, prefix), NULL, NULL);
 
-	return rc < 0 ? err_sys(err, -rc, "add address %s/%d to %s", inet_ntoa(a), prefix, what)
-		      : 0;
+	return rc < 0 ? err_sys(err, -rc, "add address %s/%d to %s", inet_ntoa(a), prefix, what) :
+			0;
 }
 
 static struct nlmsghdr *put_route_default(struct nl *nl, int index, struct in_addr gw)
@@ -321,7 +322,8 @@ static int addr_cb(const struct nlmsghdr *h, void *data)
 
 	if (q->found || ifa->ifa_family != AF_INET || (int)ifa->ifa_index != q->index)
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, h, sizeof(*ifa)) {
+	mnl_attr_for_each(a, h, sizeof(*ifa))
+	{
 		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == 4) {
 			memcpy(&q->out->addr, mnl_attr_get_payload(a), 4);
 			q->out->prefix = ifa->ifa_prefixlen;
@@ -367,7 +369,8 @@ static int route_cb(const struct nlmsghdr *h, void *data)
 
 	if (rt->rtm_family != AF_INET || rt->rtm_table != RT_TABLE_MAIN || rt->rtm_dst_len == 0)
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, h, sizeof(*rt)) {
+	mnl_attr_for_each(a, h, sizeof(*rt))
+	{
 		if (mnl_attr_get_type(a) == RTA_DST && mnl_attr_get_payload_len(a) == 4)
 			memcpy(&c.addr, mnl_attr_get_payload(a), 4);
 	}
@@ -402,8 +405,8 @@ int runtime_net_host_routes(struct runtime_cidr **out, size_t *n, struct err *er
 	nl_close(&nl);
 	if (rc < 0 || l.oom) {
 		free(l.v);
-		return l.oom ? err_set(err, ENOMEM, "out of memory")
-			     : err_sys(err, -rc, "list the host's routes");
+		return l.oom ? err_set(err, ENOMEM, "out of memory") :
+			       err_sys(err, -rc, "list the host's routes");
 	}
 	*out = l.v;
 	*n = l.n;

@@ -131,8 +131,8 @@ static int ensure_table(struct nft *n, struct err *err)
 	return nft_run(n, nat_ruleset, "nftables: create table ip mydocker", err);
 }
 
-static int network_elements(const char *verb, const char *bridge,
-			    const struct runtime_cidr *subnet, struct err *err)
+static int network_elements(const char *verb, const char *bridge, const struct runtime_cidr *subnet,
+			    struct err *err)
 {
 	struct nft n = { 0 };
 	char cmd[512], ip[INET_ADDRSTRLEN];
@@ -162,14 +162,12 @@ static int network_elements(const char *verb, const char *bridge,
 	return rc;
 }
 
-int runtime_nat_network_add(const char *bridge, const struct runtime_cidr *subnet,
-			    struct err *err)
+int runtime_nat_network_add(const char *bridge, const struct runtime_cidr *subnet, struct err *err)
 {
 	return network_elements("add", bridge, subnet, err);
 }
 
-int runtime_nat_network_del(const char *bridge, const struct runtime_cidr *subnet,
-			    struct err *err)
+int runtime_nat_network_del(const char *bridge, const struct runtime_cidr *subnet, struct err *err)
 {
 	struct nft n = { 0 };
 	struct err ignored = { 0 };
@@ -287,9 +285,9 @@ static int port_fields(const char *spec, struct runtime_port *p)
 	char ip[INET_ADDRSTRLEN];
 
 	if (!c1)
-		return parse_port(spec, strlen(spec), &p->ctr_port) < 0
-			       ? -1
-			       : (p->host_port = p->ctr_port, 0);
+		return parse_port(spec, strlen(spec), &p->ctr_port) < 0 ?
+			       -1 :
+			       (p->host_port = p->ctr_port, 0);
 	if (c2) {
 		if ((size_t)(c1 - spec) >= sizeof(ip))
 			return -1;
@@ -322,13 +320,15 @@ int runtime_port_parse(const char *s, struct runtime_port *p, struct err *err)
 		if (!strcmp(slash + 1, "udp"))
 			p->proto = IPPROTO_UDP;
 		else if (strcmp(slash + 1, "tcp"))
-			return err_set(err, EINVAL, "invalid proto \"%s\" in \"%s\": use tcp or udp",
-				       slash + 1, s);
+			return err_set(err, EINVAL,
+				       "invalid proto \"%s\" in \"%s\": use tcp or udp", slash + 1,
+				       s);
 	}
 	if (port_fields(spec, p) < 0)
-		return err_set(err, EINVAL,
-			       "invalid published port \"%s\": want [hostip:]hostport:ctrport[/tcp|udp]",
-			       s);
+		return err_set(
+			err, EINVAL,
+			"invalid published port \"%s\": want [hostip:]hostport:ctrport[/tcp|udp]",
+			s);
 	return 0;
 }
 

@@ -12,9 +12,9 @@
 struct graph_mount_req {
 	const char *const *lowers; /* host paths of layer diff dirs, TOP FIRST */
 	size_t n_lowers;
-	const char *upper;  /* container's writable dir (exists, empty at first) */
-	const char *work;   /* overlay workdir (exists); others ignore */
-	const char *merged; /* mount point (exists) */
+	const char *upper;     /* container's writable dir (exists, empty at first) */
+	const char *work;      /* overlay workdir (exists); others ignore */
+	const char *merged;    /* mount point (exists) */
 	const char *short_dir; /* a dir where the driver may create short symlinks
 				  to keep mount data under a page (overlay) */
 	bool volatile_upper;   /* the upper dir is disposable: skip syncs (overlay) */

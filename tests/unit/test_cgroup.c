@@ -73,9 +73,12 @@ static void mkd(const char *path)
 static void v2_dir(const char *dir)
 {
 	static const char *const files[] = {
-		"cgroup.procs", "cgroup.subtree_control", "memory.max", "memory.swap.max",
-		"memory.low", "cpu.weight", "cpu.max", "cpuset.cpus", "cpuset.mems", "pids.max",
-		"io.weight", "memory.events",
+		"cgroup.procs", "cgroup.subtree_control",
+		"memory.max",   "memory.swap.max",
+		"memory.low",   "cpu.weight",
+		"cpu.max",      "cpuset.cpus",
+		"cpuset.mems",  "pids.max",
+		"io.weight",    "memory.events",
 	};
 
 	mkd(dir);
@@ -125,11 +128,15 @@ static void test_v2_create_enables_controllers(void **state)
 static void test_v2_set_values(void **state)
 {
 	struct rt_cgroup cg;
-	struct runtime_resources r = { .memory = 64 * MB, .memory_reservation = 32 * MB,
-				       .nano_cpus = 500000000, .cpu_shares = 1024,
-				       .cpuset_cpus = (char *)"0", .cpuset_mems = (char *)"0",
-				       .pids_limit = 50, .blkio_weight = 500 },
-				     e;
+	struct runtime_resources r = { .memory = 64 * MB,
+				       .memory_reservation = 32 * MB,
+				       .nano_cpus = 500000000,
+				       .cpu_shares = 1024,
+				       .cpuset_cpus = (char *)"0",
+				       .cpuset_mems = (char *)"0",
+				       .pids_limit = 50,
+				       .blkio_weight = 500 },
+				 e;
 	struct err err = { 0 };
 	char leaf[512];
 
@@ -151,8 +158,12 @@ static void test_v2_set_values(void **state)
 
 static void test_v2_set_unlimited(void **state)
 {
-	struct runtime_resources r = { .memory = 64 * MB, .memory_swap = -1, .cpu_quota = -1,
-				       .cpu_period = 50000, .pids_limit = -1, .blkio_weight = 100 };
+	struct runtime_resources r = { .memory = 64 * MB,
+				       .memory_swap = -1,
+				       .cpu_quota = -1,
+				       .cpu_period = 50000,
+				       .pids_limit = -1,
+				       .blkio_weight = 100 };
 	struct rt_cgroup cg;
 	struct err err = { 0 };
 	char leaf[512];
@@ -244,18 +255,20 @@ static void test_detect_hybrid(void **state)
 	struct err err = { 0 };
 
 	(void)state;
-	write_fixture("mountinfo",
-		      "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-		      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
-		      "34 31 0:31 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset,clone_children\n"
-		      "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
-		      "36 31 0:32 /sub /mnt/memsub rw - cgroup cgroup rw,memory\n"
-		      "40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
-		      "41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n",
-		      mi, sizeof(mi));
-	write_fixture("cgroup",
-		      "9:name=systemd:/user.slice\n4:memory:/x\n3:cpuset:/\n1:cpu,cpuacct:/\n0::/\n",
-		      cg, sizeof(cg));
+	write_fixture(
+		"mountinfo",
+		"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		"32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+		"34 31 0:31 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset,clone_children\n"
+		"35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+		"36 31 0:32 /sub /mnt/memsub rw - cgroup cgroup rw,memory\n"
+		"40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+		"41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n",
+		mi, sizeof(mi));
+	write_fixture(
+		"cgroup",
+		"9:name=systemd:/user.slice\n4:memory:/x\n3:cpuset:/\n1:cpu,cpuacct:/\n0::/\n", cg,
+		sizeof(cg));
 	assert_int_equal(rt_cg_detect_from(mi, cg, false, &l, &err), 0);
 	assert_int_equal(l.mode, RT_CG_HYBRID);
 	assert_string_equal(l.unified, "/sys/fs/cgroup/unified");
@@ -305,13 +318,24 @@ static void v1_hier(struct rt_cg_layout *l, const char *name, const char *opts)
 static void test_v1_set_values(void **state)
 {
 	static const char *const files[] = {
-		"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
-		"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "pids.max", "devices.deny",
-		"devices.allow", "cpuset.cpus", "cpuset.mems",
+		"memory.limit_in_bytes",
+		"memory.memsw.limit_in_bytes",
+		"memory.soft_limit_in_bytes",
+		"cpu.shares",
+		"cpu.cfs_period_us",
+		"cpu.cfs_quota_us",
+		"pids.max",
+		"devices.deny",
+		"devices.allow",
+		"cpuset.cpus",
+		"cpuset.mems",
 	};
-	struct runtime_resources r = { .memory = 16 * MB, .nano_cpus = 500000000, .cpu_shares = 512,
-				       .pids_limit = 50, .cpuset_cpus = (char *)"0" },
-				     e;
+	struct runtime_resources r = { .memory = 16 * MB,
+				       .nano_cpus = 500000000,
+				       .cpu_shares = 512,
+				       .pids_limit = 50,
+				       .cpuset_cpus = (char *)"0" },
+				 e;
 	struct rt_cg_layout l = { .mode = RT_CG_V1 };
 	struct rt_cgroup cg;
 	struct err err = { 0 };
@@ -372,8 +396,9 @@ static void test_stats_v2(void **state)
 	put(d, "memory.max", "67108864\n");
 	put(d, "cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n");
 	put(d, "pids.current", "7\n");
-	put(d, "io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2\n"
-			  "8:16 rbytes=1 wbytes=2 rios=1 wios=1\n");
+	put(d, "io.stat",
+	    "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2\n"
+	    "8:16 rbytes=1 wbytes=2 rios=1 wios=1\n");
 	write_fixture("pcg", "0::/mydocker/c1\n", pc, sizeof(pc));
 	assert_int_equal(rt_cg_stats_read(&l, pc, &st, &err), 0);
 	assert_int_equal(st.mem_usage, 10485760 - 2097152);
@@ -477,7 +502,8 @@ static void test_prune_throttle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_v2_create_enables_controllers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v2_create_enables_controllers, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_v2_set_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_set_unlimited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_set_missing_file, setup, teardown),

@@ -102,14 +102,18 @@ static void expect_bad(struct runtime_resources r, const char *msg)
 static void test_check(void **state)
 {
 	struct err err = { 0 };
-	struct runtime_resources ok = { .memory = 64 * MB, .memory_swap = -1, .nano_cpus = 500000000,
-					.pids_limit = 50, .blkio_weight = 500,
+	struct runtime_resources ok = { .memory = 64 * MB,
+					.memory_swap = -1,
+					.nano_cpus = 500000000,
+					.pids_limit = 50,
+					.blkio_weight = 500,
 					.cpuset_cpus = (char *)"0-1,3" };
 
 	(void)state;
 	assert_int_equal(runtime_resources_check(&ok, &err), 0);
 	assert_int_equal(runtime_resources_check(NULL, &err), 0);
-	expect_bad((struct runtime_resources){ .memory = MB }, "Minimum memory limit allowed is 6MB");
+	expect_bad((struct runtime_resources){ .memory = MB },
+		   "Minimum memory limit allowed is 6MB");
 	expect_bad((struct runtime_resources){ .memory_swap = 64 * MB }, "always set the Memory");
 	expect_bad((struct runtime_resources){ .memory = 64 * MB, .memory_swap = 32 * MB },
 		   "memoryswap limit should be larger");
@@ -170,10 +174,14 @@ static void test_default_devices(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shares_to_weight), cmocka_unit_test(test_blkio_to_io_weight),
-		cmocka_unit_test(test_nano_cpus),	 cmocka_unit_test(test_swap_v2),
-		cmocka_unit_test(test_effective),	 cmocka_unit_test(test_limit_str),
-		cmocka_unit_test(test_check),		 cmocka_unit_test(test_device_rules),
+		cmocka_unit_test(test_shares_to_weight),
+		cmocka_unit_test(test_blkio_to_io_weight),
+		cmocka_unit_test(test_nano_cpus),
+		cmocka_unit_test(test_swap_v2),
+		cmocka_unit_test(test_effective),
+		cmocka_unit_test(test_limit_str),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_device_rules),
 		cmocka_unit_test(test_default_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

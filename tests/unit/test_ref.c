@@ -24,7 +24,8 @@ static void test_parse_fields(void **state)
 		{ "user/app", "docker.io", "user/app", "latest", "" },
 		{ "docker.io/library/busybox:1", "docker.io", "library/busybox", "1", "" },
 		{ "index.docker.io/user/app", "docker.io", "user/app", "latest", "" },
-		{ "127.0.0.1:5000/library/busybox", "127.0.0.1:5000", "library/busybox", "latest", "" },
+		{ "127.0.0.1:5000/library/busybox", "127.0.0.1:5000", "library/busybox", "latest",
+		  "" },
 		{ "localhost/app", "localhost", "app", "latest", "" },
 		{ "localhost:5000/a/b/c:v2", "localhost:5000", "a/b/c", "v2", "" },
 		{ "quay.io/coreos/etcd", "quay.io", "coreos/etcd", "latest", "" },
@@ -56,13 +57,44 @@ static void test_invalid(void **state)
 {
 	char long_name[300], long_tag[200];
 	const char *cases[] = {
-		"", "Busybox", "user/App", "busybox:", ":tag", "busybox@", "busybox@sha256:abc",
-		"busybox@sha256:" HEX64 "0", "busybox@md5:" HEX64, "busybox@SHA256:" HEX64,
+		"",
+		"Busybox",
+		"user/App",
+		"busybox:",
+		":tag",
+		"busybox@",
+		"busybox@sha256:abc",
+		"busybox@sha256:" HEX64 "0",
+		"busybox@md5:" HEX64,
+		"busybox@SHA256:" HEX64,
 		"busybox@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
-		"a//b", "a/", "/a", "-a", "a-", "a..b", "a___b", "_a", "a/.b", "a:b:c", "a:.x",
-		"a:-x", "a:b/c", "a b", "a\tb", "ex$ample.com/x", "-bad.com/x", "bad-.com/x",
-		"host:port/x", "host:/x", "a_b.com/x", "[zz]:1/x", HEX64, "app:t@g", "app@" DIG "x",
-		long_name, long_tag,
+		"a//b",
+		"a/",
+		"/a",
+		"-a",
+		"a-",
+		"a..b",
+		"a___b",
+		"_a",
+		"a/.b",
+		"a:b:c",
+		"a:.x",
+		"a:-x",
+		"a:b/c",
+		"a b",
+		"a\tb",
+		"ex$ample.com/x",
+		"-bad.com/x",
+		"bad-.com/x",
+		"host:port/x",
+		"host:/x",
+		"a_b.com/x",
+		"[zz]:1/x",
+		HEX64,
+		"app:t@g",
+		"app@" DIG "x",
+		long_name,
+		long_tag,
 	};
 	(void)state;
 	memset(long_name, 'a', 256);
@@ -160,12 +192,9 @@ static void test_familiar_too_small(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_fields),
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_uppercase_message),
-		cmocka_unit_test(test_familiar),
-		cmocka_unit_test(test_familiar_too_small),
+		cmocka_unit_test(test_parse_fields), cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_limits),       cmocka_unit_test(test_uppercase_message),
+		cmocka_unit_test(test_familiar),     cmocka_unit_test(test_familiar_too_small),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ static void test_blob_roundtrip(void **state)
 	struct err e = { 0 };
 
 	assert_int_equal(storage_blob_put(&f->s, "hello", 5, d, &e), 0);
-	assert_string_equal(d, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+	assert_string_equal(
+		d, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
 	assert_true(storage_blob_has(&f->s, d));
 	assert_int_equal(storage_blob_get(&f->s, d, &out, &len, &e), 0);
 	assert_int_equal(len, 5);
@@ -108,8 +109,8 @@ static void test_blob_corruption_detected(void **state)
 }
 
 /* Stage one layer dir with a file and commit it as an image. */
-static void commit_image(struct fx *f, const char *content, const char *tag,
-			 char id[DIGEST_BUF], char chain[DIGEST_BUF], bool *existed)
+static void commit_image(struct fx *f, const char *content, const char *tag, char id[DIGEST_BUF],
+			 char chain[DIGEST_BUF], bool *existed)
 {
 	struct storage_staging st;
 	struct storage_layer l = { 0 };
@@ -128,8 +129,12 @@ static void commit_image(struct fx *f, const char *content, const char *tag,
 	assert_int_equal(digest_chain_id(NULL, l.diff_id, l.chain_id), 0);
 	snprintf(cfg, sizeof(cfg), "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
 		 l.diff_id);
-	struct storage_commit c = { .layers = &l, .staged = staged, .n = 1, .config = cfg,
-				    .config_len = strlen(cfg), .tags = tags };
+	struct storage_commit c = { .layers = &l,
+				    .staged = staged,
+				    .n = 1,
+				    .config = cfg,
+				    .config_len = strlen(cfg),
+				    .tags = tags };
 	assert_int_equal(storage_image_commit(&f->s, &st, &c, id, existed, &e), 0);
 	storage_staging_discard(&f->s, &st);
 	snprintf(chain, DIGEST_BUF, "%s", l.chain_id);

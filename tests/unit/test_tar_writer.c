@@ -122,12 +122,16 @@ static void list_tar(const struct mem *m, char *out, size_t len)
 	out[0] = '\0';
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		const char *hl = archive_entry_hardlink(e), *sl = archive_entry_symlink(e);
-		char kind = hl ? 'h' : S_ISDIR(archive_entry_mode(e)) ? 'd' :
-				   S_ISLNK(archive_entry_mode(e)) ? 'l' :
-				   S_ISFIFO(archive_entry_mode(e)) ? 'p' : 'f';
+		char kind = hl                              ? 'h' :
+			    S_ISDIR(archive_entry_mode(e))  ? 'd' :
+			    S_ISLNK(archive_entry_mode(e))  ? 'l' :
+			    S_ISFIFO(archive_entry_mode(e)) ? 'p' :
+							      'f';
 		used += (size_t)snprintf(out + used, len - used, "%s %c%s%s\n",
 					 archive_entry_pathname(e), kind, hl || sl ? " " : "",
-					 hl ? hl : sl ? sl : "");
+					 hl ? hl :
+					 sl ? sl :
+					      "");
 		assert_true(archive_entry_atime_is_set(e) == 0);
 		assert_true(archive_entry_ctime_is_set(e) == 0);
 	}
@@ -255,9 +259,8 @@ static void test_write_error_reported(void **state)
 	struct err e = { 0 };
 
 	make_tree(f->fd);
-	assert_int_equal(image_layer_write_tar(f->fd, WHITEOUT_OCI, "none", fail_write, NULL, &res,
-					       &e),
-			 -1);
+	assert_int_equal(
+		image_layer_write_tar(f->fd, WHITEOUT_OCI, "none", fail_write, NULL, &res, &e), -1);
 	assert_int_equal(e.code, ENOSPC);
 }
 
@@ -272,7 +275,10 @@ static void test_oci_form_whiteouts(void **state)
 
 	assert_int_equal(mkdirat(f->fd, "d", 0755), 0);
 	put(f->fd, "d/+early", "x", 0644);
-	put(f->fd, "d/" ".wh..wh..opq", "", 0644);
+	put(f->fd,
+	    "d/"
+	    ".wh..wh..opq",
+	    "", 0644);
 	put(f->fd, ".wh.gone", "", 0644);
 	assert_int_equal(mkdirat(f->fd, ".wh..wh.plnk", 0700), 0);
 	put(f->fd, ".wh..wh.plnk/x", "", 0644);

@@ -39,10 +39,22 @@ struct ent {
 	const char *xattr, *xattr_val;
 };
 
-#define DIR_(n) { .name = (n), .mode = S_IFDIR | 0755 }
-#define FILE_(n, d) { .name = (n), .mode = S_IFREG | 0644, .data = (d) }
-#define LINK_(n, t) { .name = (n), .mode = S_IFLNK | 0777, .link = (t) }
-#define HARD_(n, t) { .name = (n), .mode = S_IFREG | 0644, .hardlink = (t) }
+#define DIR_(n)                                     \
+	{                                           \
+		.name = (n), .mode = S_IFDIR | 0755 \
+	}
+#define FILE_(n, d)                                              \
+	{                                                        \
+		.name = (n), .mode = S_IFREG | 0644, .data = (d) \
+	}
+#define LINK_(n, t)                                              \
+	{                                                        \
+		.name = (n), .mode = S_IFLNK | 0777, .link = (t) \
+	}
+#define HARD_(n, t)                                                  \
+	{                                                            \
+		.name = (n), .mode = S_IFREG | 0644, .hardlink = (t) \
+	}
 
 struct fixture {
 	char tmp[64];
@@ -266,12 +278,12 @@ static void assert_outside_untouched(struct fixture *f)
 static void test_name_clean(void **state)
 {
 	static const char *const ok[][2] = {
-		{ "a", "a" }, { "./a", "a" }, { "a/b/", "a/b" }, { "a//b", "a/b" },
-		{ "./a/./b", "a/b" }, { ".", "" }, { "./", "" }, { "..a/b..", "..a/b.." },
-		{ ".wh..wh..opq", ".wh..wh..opq" },
+		{ "a", "a" },      { "./a", "a" },           { "a/b/", "a/b" },
+		{ "a//b", "a/b" }, { "./a/./b", "a/b" },     { ".", "" },
+		{ "./", "" },      { "..a/b..", "..a/b.." }, { ".wh..wh..opq", ".wh..wh..opq" },
 	};
-	static const char *const escapes[] = { "/a", "/", "..", "../x", "a/../../x", "a/..",
-						"./../x", "//etc/passwd" };
+	static const char *const escapes[] = { "/a",        "/",    "..",     "../x",
+					       "a/../../x", "a/..", "./../x", "//etc/passwd" };
 	char out[PATH_MAX], small[4];
 	(void)state;
 
@@ -295,9 +307,16 @@ static void test_entries(void **state)
 	const struct ent ents[] = {
 		{ .name = "./", .mode = S_IFDIR | 0751 },
 		DIR_("etc"),
-		{ .name = "etc/hello", .mode = S_IFREG | 0640, .data = "hello\n", .uid = 1000,
+		{ .name = "etc/hello",
+		  .mode = S_IFREG | 0640,
+		  .data = "hello\n",
+		  .uid = 1000,
 		  .gid = 1001 },
-		{ .name = "usr/bin/su", .mode = S_IFREG | 04755, .data = "#!su", .uid = 0, .gid = 0 },
+		{ .name = "usr/bin/su",
+		  .mode = S_IFREG | 04755,
+		  .data = "#!su",
+		  .uid = 0,
+		  .gid = 0 },
 		{ .name = "usr/bin/wall", .mode = S_IFREG | 02755, .data = "w", .gid = 5 },
 		LINK_("etc/link", "../etc/hello"),
 		LINK_("etc/abs", "/etc/passwd"),
@@ -491,9 +510,14 @@ static void test_overlay_whiteouts(void **state)
 		FILE_("new/.wh..wh..opq", ""),
 		FILE_(".wh..wh..opq", ""),
 		FILE_("dir/.wh..wh.plnk", ""),
-		{ .name = "forged", .mode = S_IFDIR | 0755, .xattr = "trusted.overlay.opaque",
+		{ .name = "forged",
+		  .mode = S_IFDIR | 0755,
+		  .xattr = "trusted.overlay.opaque",
 		  .xattr_val = "y" },
-		{ .name = "kept", .mode = S_IFREG | 0644, .data = "k", .xattr = "user.note",
+		{ .name = "kept",
+		  .mode = S_IFREG | 0644,
+		  .data = "k",
+		  .xattr = "user.note",
 		  .xattr_val = "v" },
 		FILE_("dir/file", "f"),
 	};
