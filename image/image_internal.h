@@ -3,6 +3,7 @@
 #ifndef MYDOCKER_IMAGE_INTERNAL_H
 #define MYDOCKER_IMAGE_INTERNAL_H
 
+#include <archive.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -72,6 +73,16 @@ int image_outbuf_write(struct image_outbuf *o, const void *buf, size_t len) WUR;
 /* Everything gathered goes out. */
 int image_outbuf_flush(struct image_outbuf *o) WUR;
 void image_outbuf_release(struct image_outbuf *o);
+
+/* "none", "gzip" or "zstd" (NULL or "" = "none") into *name; one clear
+ * error otherwise. */
+int image_compression_check(const char **name, struct err *err) WUR;
+/* A raw-format libarchive writer compressing with name ("gzip"/"zstd") into
+ * out(ctx, ...), set up so the blob is reproducible: no gzip time stamp, no
+ * block padding. Every layer writer uses it, so equal tars give equal
+ * blobs. *z is set even on failure (caller frees it). */
+int image_compressor_open(struct archive **z, const char *name, archive_write_callback *out,
+			  void *ctx, struct err *err) WUR;
 /* An image_write_fn onto a file descriptor: ctx points at the int fd. */
 int image_write_fd(void *ctx, const void *buf, size_t len);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <archive_entry.h>
+
 #include "base/banned.h"
 
 int image_outbuf_init(struct image_outbuf *o, image_write_fn wr, void *wctx)
@@ -71,4 +73,55 @@ void image_outbuf_release(struct image_outbuf *o)
 	free(o->buf);
 	o->buf = NULL;
 	o->len = 0;
+}
+
+int image_compression_check(const char **name, struct err *err)
+{
+	if (!*name || !**name)
+		*name = "none";
+	if (strcmp(*name, "none") && strcmp(*name, "gzip") && strcmp(*name, "zstd"))
+		return err_set(err, EINVAL, "unknown compression %.32s: use none, gzip or zstd",
+			       *name);
+	return 0;
+}
+
+static int add_filter(struct archive *z, const char *name)
+{
+	int r;
+
+	if (strcmp(name, "gzip") == 0) {
+		r = archive_write_add_filter_gzip(z);
+		/* No time stamp in the gzip header: the blob must be reproducible. */
+		if (r == ARCHIVE_OK)
+			r = archive_write_set_filter_option(z, "gzip", "timestamp", NULL);
+		return r;
+	}
+	r = archive_write_add_filter_zstd(z);
+	/* ARCHIVE_WARN: libarchive runs the external zstd program instead. */
+	return r == ARCHIVE_WARN ? ARCHIVE_OK : r;
+}
+
+int image_compressor_open(struct archive **z, const char *name, archive_write_callback *out,
+			  void *ctx, struct err *err)
+{
+	struct archive_entry *e;
+	int r;
+
+	if (!(*z = archive_write_new()))
+		return err_sys(err, ENOMEM, "write layer tar");
+	/* Unblocked: no zero padding after the compressed stream. */
+	if (archive_write_set_format_raw(*z) != ARCHIVE_OK || add_filter(*z, name) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(*z, 0) != ARCHIVE_OK ||
+	    archive_write_open(*z, ctx, NULL, out, NULL) != ARCHIVE_OK)
+		return err_set(err, EIO, "write layer tar: %s compression: %s", name,
+			       archive_error_string(*z) ?: "unavailable");
+	if (!(e = archive_entry_new()))
+		return err_sys(err, ENOMEM, "write layer tar");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_pathname(e, "layer.tar");
+	r = archive_write_header(*z, e);
+	archive_entry_free(e);
+	if (r != ARCHIVE_OK)
+		return err_set(err, EIO, "write layer tar: %s", archive_error_string(*z));
+	return 0;
 }

@@ -58,48 +58,11 @@ static int sink_put(struct sink *s, const void *buf, size_t len, struct err *err
 	return err_set(err, EIO, "write layer tar: %s", archive_error_string(s->z) ?: "error");
 }
 
-/* The same gzip/zstd settings as image_layer_write_tar: no gzip time stamp,
- * no block padding, so the blob is reproducible. */
-static int open_compressor(struct sink *s, const char *compression, struct err *err)
-{
-	struct archive_entry *e;
-	int r;
-
-	if (!(s->z = archive_write_new()) || !(e = archive_entry_new()))
-		return err_sys(err, ENOMEM, "write layer tar");
-	r = archive_write_set_format_raw(s->z);
-	if (r == ARCHIVE_OK && strcmp(compression, "gzip") == 0) {
-		r = archive_write_add_filter_gzip(s->z);
-		if (r == ARCHIVE_OK)
-			r = archive_write_set_filter_option(s->z, "gzip", "timestamp", NULL);
-	} else if (r == ARCHIVE_OK) {
-		r = archive_write_add_filter_zstd(s->z);
-		r = r == ARCHIVE_WARN ? ARCHIVE_OK : r; /* the external zstd program */
-	}
-	if (r == ARCHIVE_OK)
-		r = archive_write_set_bytes_per_block(s->z, 0);
-	if (r == ARCHIVE_OK)
-		r = archive_write_open(s->z, s, NULL, z_out, NULL);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_pathname(e, "layer.tar");
-	if (r == ARCHIVE_OK)
-		r = archive_write_header(s->z, e);
-	archive_entry_free(e);
-	if (r != ARCHIVE_OK)
-		return err_set(err, EIO, "write layer tar: %s compression: %s", compression,
-			       archive_error_string(s->z) ?: "unavailable");
-	return 0;
-}
-
 static int sink_open(struct sink *s, const char *compression, image_write_fn wr, void *wctx,
 		     struct err *err)
 {
-	if (!compression || !*compression)
-		compression = "none";
-	if (strcmp(compression, "none") && strcmp(compression, "gzip") &&
-	    strcmp(compression, "zstd"))
-		return err_set(err, EINVAL, "unknown compression %.32s: use none, gzip or zstd",
-			       compression);
+	if (image_compression_check(&compression, err) < 0)
+		return -1;
 	if (image_outbuf_init(&s->out, wr, wctx) < 0 || digest_init(&s->diff) < 0)
 		return err_sys(err, ENOMEM, "write layer tar");
 	s->diff_open = true;
@@ -108,7 +71,7 @@ static int sink_open(struct sink *s, const char *compression, image_write_fn wr,
 	if (digest_init(&s->blob) < 0)
 		return err_sys(err, ENOMEM, "write layer tar: hash");
 	s->blob_open = true;
-	return open_compressor(s, compression, err);
+	return image_compressor_open(&s->z, compression, z_out, s, err);
 }
 
 static int sink_finish(struct sink *s, struct image_tar_result *res, struct err *err)

@@ -92,58 +92,18 @@ static la_ssize_t tar_out(struct archive *a, void *ctx, const void *buf, size_t 
 
 /* ---- setup -------------------------------------------------------------- */
 
-static int add_filter(struct archive *z, const char *compression)
-{
-	int r;
-
-	if (strcmp(compression, "gzip") == 0) {
-		r = archive_write_add_filter_gzip(z);
-		/* No time stamp in the gzip header: the blob must be reproducible. */
-		if (r == ARCHIVE_OK)
-			r = archive_write_set_filter_option(z, "gzip", "timestamp", NULL);
-		return r;
-	}
-	r = archive_write_add_filter_zstd(z);
-	/* ARCHIVE_WARN: libarchive runs the external zstd program instead. */
-	return r == ARCHIVE_WARN ? ARCHIVE_OK : r;
-}
-
 static int open_compressor(struct tw *t, const char *compression, struct err *err)
 {
-	struct archive_entry *e;
-	int r;
-
-	if (!(t->z = archive_write_new()))
-		return err_sys(err, ENOMEM, "write layer tar");
 	if (digest_init(&t->blob) < 0)
 		return err_sys(err, ENOMEM, "write layer tar: hash");
 	t->blob_open = true;
-	/* Unblocked: no zero padding after the compressed stream. */
-	if (archive_write_set_format_raw(t->z) != ARCHIVE_OK ||
-	    add_filter(t->z, compression) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(t->z, 0) != ARCHIVE_OK ||
-	    archive_write_open(t->z, t, NULL, z_out, NULL) != ARCHIVE_OK)
-		return err_set(err, EIO, "write layer tar: %s compression: %s", compression,
-			       archive_error_string(t->z) ?: "unavailable");
-	if (!(e = archive_entry_new()))
-		return err_sys(err, ENOMEM, "write layer tar");
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_pathname(e, "layer.tar");
-	r = archive_write_header(t->z, e);
-	archive_entry_free(e);
-	if (r != ARCHIVE_OK)
-		return err_set(err, EIO, "write layer tar: %s", archive_error_string(t->z));
-	return 0;
+	return image_compressor_open(&t->z, compression, z_out, t, err);
 }
 
 static int tw_open(struct tw *t, const char *compression, struct err *err)
 {
-	if (!compression || !*compression)
-		compression = "none";
-	if (strcmp(compression, "none") && strcmp(compression, "gzip") &&
-	    strcmp(compression, "zstd"))
-		return err_set(err, EINVAL, "unknown compression %.32s: use none, gzip or zstd",
-			       compression);
+	if (image_compression_check(&compression, err) < 0)
+		return -1;
 	t->rbuf = malloc(READ_BUF);
 	t->e = archive_entry_new();
 	t->tar = archive_write_new();
